@@ -1,0 +1,13 @@
+.PHONY: run test lint format bench
+
+run:  ## run the product: web + worker + cron on SQLite and a local Redis, with demo data
+	scripts/run.sh
+
+test:  ## lint and run every test on SQLite and PostgreSQL with real Redis and Chromium
+	scripts/test.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff check --fix . && .venv/bin/ruff format .

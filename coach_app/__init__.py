@@ -1,0 +1,140 @@
+"""Followthrough: post-interview follow-up tracking for career coaches."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from coach_app import config as config_module
+from coach_app.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask application; `config` overrides settings read from the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.update(config_module.from_environment(instance_path))
+    if config:
+        app.config.update(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions to this app."""
+    from coach_app import models  # noqa: F401  (models must be imported for metadata)
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(__file__).parent.parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from coach_app.models import User
+
+        try:
+            return db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            _tune_sqlite(db.engine)
+
+
+def _tune_sqlite(engine) -> None:
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def set_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        # WAL lets the web process read while a worker writes; the timeout waits out short locks.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach the feature blueprints."""
+    from coach_app.admin import bp as admin_bp
+    from coach_app.auth import bp as auth_bp
+    from coach_app.client import bp as client_bp
+    from coach_app.coach import bp as coach_bp
+    from coach_app.cohorts import bp as cohorts_bp
+    from coach_app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(coach_bp, url_prefix="/coach")
+    app.register_blueprint(client_bp, url_prefix="/me")
+    app.register_blueprint(cohorts_bp, url_prefix="/cohorts")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Friendly pages for errors; JSON errors for API clients."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if _wants_json():
+            return jsonify(error=error.name, message=error.description), error.code
+        return render_template("error.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        app.logger.exception("Unhandled error")
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error="Internal Server Error", message="Something went wrong."), 500
+        return render_template("error.html", error=None), 500
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters for showing UTC datetimes in a person's own time zone."""
+    from coach_app.timefmt import local_datetime, relative_due
+
+    app.jinja_env.filters["local"] = local_datetime
+    app.jinja_env.filters["relative_due"] = relative_due
+
+    @app.context_processor
+    def inject_notifications():
+        from flask_login import current_user
+
+        from coach_app.services.notifications import unread_count
+
+        if getattr(current_user, "is_authenticated", False):
+            return {"unread_notifications": unread_count(current_user)}
+        return {"unread_notifications": 0}
+
+
+def register_cli(app: Flask) -> None:
+    """Add the `flask` commands (users, demo data)."""
+    from coach_app.cli import register
+
+    register(app)

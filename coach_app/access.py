@@ -1,0 +1,150 @@
+"""The one place that decides what the current user may see.
+
+Every view loads objects through `get_visible_or_404` (or lists them through `scoped`),
+so a forgotten check cannot leak another coach's, client's or organisation's data.
+"""
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import false, select, true
+
+from coach_app.extensions import db
+from coach_app.models import (
+    ClientProfile,
+    CoachingNote,
+    Cohort,
+    CohortMember,
+    FollowUpTask,
+    Interview,
+    InterviewContact,
+    Invitation,
+    Notification,
+    Opportunity,
+    OutboxMessage,
+    Referral,
+    Role,
+    User,
+)
+
+
+def client_scope(user):
+    """Where-clause on ClientProfile: the clients whose own data `user` may see."""
+    same_org = ClientProfile.organization_id == user.organization_id
+    if user.role == Role.ADMIN:
+        return same_org
+    if user.role == Role.COACH:
+        return same_org & (ClientProfile.coach_id == user.id)
+    if user.role == Role.CLIENT:
+        return same_org & (ClientProfile.user_id == user.id)
+    # Organizers see cohorts as aggregates only, never a client's own records.
+    return false()
+
+
+def visible_client_ids(user):
+    """Subquery of the ClientProfile ids `user` may see."""
+    return select(ClientProfile.id).where(client_scope(user))
+
+
+def _cohort_scope(user):
+    same_org = Cohort.organization_id == user.organization_id
+    if user.role == Role.ADMIN:
+        return same_org
+    if user.role == Role.ORGANIZER:
+        return same_org & (Cohort.organizer_id == user.id)
+    if user.role == Role.COACH:
+        coach_cohorts = (
+            select(CohortMember.cohort_id)
+            .join(ClientProfile, ClientProfile.id == CohortMember.client_id)
+            .where(ClientProfile.coach_id == user.id)
+        )
+        return same_org & Cohort.id.in_(coach_cohorts)
+    return false()
+
+
+def _user_scope(user):
+    same_org = User.organization_id == user.organization_id
+    if user.role == Role.ADMIN:
+        return same_org
+    return User.id == user.id
+
+
+def _by_client(model):
+    return lambda user: model.client_id.in_(visible_client_ids(user))
+
+
+def _by_interview(model):
+    def scope(user):
+        interviews = select(Interview.id).where(Interview.client_id.in_(visible_client_ids(user)))
+        return model.interview_id.in_(interviews)
+
+    return scope
+
+
+def _coaching_note_scope(user):
+    # Private to coaches and admins: the client never sees what their coach wrote.
+    if user.role not in (Role.ADMIN, Role.COACH):
+        return false()
+    return CoachingNote.client_id.in_(visible_client_ids(user))
+
+
+SCOPES = {
+    ClientProfile: client_scope,
+    Opportunity: _by_client(Opportunity),
+    Interview: _by_client(Interview),
+    FollowUpTask: _by_client(FollowUpTask),
+    InterviewContact: _by_interview(InterviewContact),
+    Referral: _by_interview(Referral),
+    CoachingNote: _coaching_note_scope,
+    Cohort: _cohort_scope,
+    User: _user_scope,
+    Invitation: lambda user: (
+        (Invitation.organization_id == user.organization_id)
+        & (true() if user.role == Role.ADMIN else Invitation.invited_by_id == user.id)
+    ),
+    Notification: lambda user: Notification.user_id == user.id,
+    OutboxMessage: lambda user: (
+        (OutboxMessage.organization_id == user.organization_id)
+        & (true() if user.role == Role.ADMIN else false())
+    ),
+}
+
+
+def scoped(model, user=None):
+    """`select(model)` limited to the rows `user` (default: the current user) may see."""
+    user = user or current_user
+    if not getattr(user, "is_authenticated", False):
+        return select(model).where(false())
+    return select(model).where(SCOPES[model](user))
+
+
+def get_visible_or_404(model, object_id, user=None):
+    """Load one object as the current user may see it, or answer 404."""
+    try:
+        object_id = int(object_id)
+    except (TypeError, ValueError):
+        abort(404)
+    obj = db.session.scalar(scoped(model, user).where(model.id == object_id))
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def roles_required(*roles):
+    """Decorator: the view is for these roles only (403 for the others)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from coach_app.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,7 @@
+"""Signing in and out, invitations, password changes."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from coach_app.auth import routes  # noqa: E402,F401

@@ -1,0 +1,48 @@
+"""Home redirect by role, health checks, notifications."""
+
+from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import update
+
+from coach_app.access import scoped
+from coach_app.extensions import db
+from coach_app.models import Notification, Role, utcnow
+
+bp = Blueprint("main", __name__)
+
+HOME_BY_ROLE = {
+    Role.ADMIN: "admin.users",
+    Role.COACH: "coach.pipeline",
+    Role.CLIENT: "client.home",
+    Role.ORGANIZER: "cohorts.index",
+}
+
+
+@bp.get("/")
+def index():
+    """Send each person to their role's main page."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for(HOME_BY_ROLE[current_user.role]))
+
+
+@bp.get("/healthz")
+def healthz():
+    """The process is up."""
+    return jsonify(status="ok")
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    """The current user's notifications, newest first; opening the page marks them read."""
+    items = db.session.scalars(
+        scoped(Notification).order_by(Notification.created_at.desc()).limit(100)
+    ).all()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return render_template("main/notifications.html", items=items)

@@ -1,0 +1,37 @@
+"""All models, importable from one place (Alembic autogenerate sees them through here)."""
+
+from coach_app.models.accounts import Invitation, LoginAttempt, Organization, Role, User
+from coach_app.models.audit import AuditEvent
+from coach_app.models.clients import ClientProfile, CoachingNote, Cohort, CohortMember
+from coach_app.models.opportunities import (
+    INTERVIEW_FORMATS,
+    Interview,
+    InterviewContact,
+    Opportunity,
+    Referral,
+)
+from coach_app.models.reminders import Notification, OutboxMessage
+from coach_app.models.tasks import FollowUpTask
+from coach_app.models.types import utcnow
+
+__all__ = [
+    "INTERVIEW_FORMATS",
+    "AuditEvent",
+    "ClientProfile",
+    "CoachingNote",
+    "Cohort",
+    "CohortMember",
+    "FollowUpTask",
+    "Interview",
+    "InterviewContact",
+    "Invitation",
+    "LoginAttempt",
+    "Notification",
+    "Opportunity",
+    "Organization",
+    "OutboxMessage",
+    "Referral",
+    "Role",
+    "User",
+    "utcnow",
+]

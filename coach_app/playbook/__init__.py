@@ -1,0 +1,112 @@
+"""The follow-up playbook: rules, deadlines, statuses and measures, as pure functions.
+
+Plain data in, plain data out; no Flask and no database. Every datetime in and out is aware
+UTC; local days are computed in the client's IANA time zone. See docs/playbook.md.
+"""
+
+from .clock import (
+    UTC,
+    PlaybookError,
+    end_of_local_day,
+    local_date,
+    start_of_local_day,
+    zone,
+)
+from .compliance import (
+    MIN_GROUP_SIZE,
+    NotesFact,
+    Rate,
+    compliance,
+    compliance_band,
+    compliance_from_counts,
+    offer_rate,
+    on_time_rate,
+    same_day_notes_rate,
+    wilson_interval,
+)
+from .lifecycle import (
+    AUTO_WAIVABLE_RULES,
+    DECIDED,
+    DECISION_REASON,
+    DECISIONS,
+    NO_RESPONSE_AFTER,
+    SUPERSEDED_REASON,
+    Outcome,
+    auto_waivable,
+    is_decision,
+    is_no_response_due,
+    no_response_cutoff,
+)
+from .rules import RULES, Rule, RuleSpec, rules_markdown_table
+from .schedule import (
+    DEFAULT_DURATION_MINUTES,
+    InterviewFacts,
+    PlannedTask,
+    schedule_callback,
+    schedule_check_in,
+    schedule_interview,
+    schedule_referral,
+    schedule_rejection_thanks,
+    validate_interview,
+)
+from .status import (
+    MAX_REASON_LENGTH,
+    Status,
+    can_complete,
+    can_unwaive,
+    can_waive,
+    task_status,
+)
+from .warnings import contact_spacing_warnings, skills_pitch_warnings, tangible_gift_warnings
+
+__all__ = [
+    "AUTO_WAIVABLE_RULES",
+    "DECIDED",
+    "DECISIONS",
+    "DECISION_REASON",
+    "DEFAULT_DURATION_MINUTES",
+    "MAX_REASON_LENGTH",
+    "MIN_GROUP_SIZE",
+    "NO_RESPONSE_AFTER",
+    "RULES",
+    "SUPERSEDED_REASON",
+    "UTC",
+    "InterviewFacts",
+    "NotesFact",
+    "Outcome",
+    "PlannedTask",
+    "PlaybookError",
+    "Rate",
+    "Rule",
+    "RuleSpec",
+    "Status",
+    "auto_waivable",
+    "can_complete",
+    "can_unwaive",
+    "can_waive",
+    "compliance",
+    "compliance_band",
+    "compliance_from_counts",
+    "contact_spacing_warnings",
+    "end_of_local_day",
+    "is_decision",
+    "is_no_response_due",
+    "local_date",
+    "no_response_cutoff",
+    "offer_rate",
+    "on_time_rate",
+    "rules_markdown_table",
+    "same_day_notes_rate",
+    "schedule_callback",
+    "schedule_check_in",
+    "schedule_interview",
+    "schedule_referral",
+    "schedule_rejection_thanks",
+    "skills_pitch_warnings",
+    "start_of_local_day",
+    "tangible_gift_warnings",
+    "task_status",
+    "validate_interview",
+    "wilson_interval",
+    "zone",
+]

@@ -1,0 +1,527 @@
+"""The playbook wired to the models: interviews, tasks, outcomes and their life cycle.
+
+Every function adds to the caller's session and leaves the commit to the caller, so a
+change and everything it implies (tasks, waivers, reminder rows, audit) land together.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+
+from coach_app import playbook
+from coach_app.extensions import db
+from coach_app.models import (
+    ClientProfile,
+    FollowUpTask,
+    Interview,
+    InterviewContact,
+    Opportunity,
+    Referral,
+    User,
+    audit,
+)
+from coach_app.playbook import Outcome, PlaybookError, Rule
+from coach_app.services import ServiceError, reminders
+
+
+@dataclass
+class ContactInput:
+    name: str
+    title: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    card_collected: bool = False
+    interests: str | None = None
+
+
+@dataclass
+class InterviewInput:
+    start_at: datetime
+    duration_minutes: int = playbook.DEFAULT_DURATION_MINUTES
+    format: str = "in_person"
+    timezone: str | None = None
+    next_step: str | None = None
+    stated_decision_date: date | None = None
+    contacts: list[ContactInput] = field(default_factory=list)
+    referrals: list[str] = field(default_factory=list)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _touch(client_id: int, now: datetime) -> None:
+    client = db.session.get(ClientProfile, client_id)
+    if client is not None:
+        client.last_activity_at = now
+
+
+def _add_task(planned: playbook.PlannedTask, *, key: str, interview=None, opportunity, **extra):
+    task = FollowUpTask(
+        key=key,
+        rule=planned.rule.value,
+        client_id=opportunity.client_id,
+        opportunity_id=opportunity.id,
+        interview_id=interview.id if interview else None,
+        due_at=planned.due_at,
+        window_opens_at=planned.window_opens_at,
+        **extra,
+    )
+    db.session.add(task)
+    return task
+
+
+def _facts(interview: Interview, opportunity: Opportunity, *, is_latest: bool, referrals=0):
+    return playbook.InterviewFacts(
+        start_at=interview.start_at,
+        tz=interview.timezone,
+        duration_minutes=interview.duration_minutes,
+        referral_count=referrals,
+        stated_decision_date=interview.stated_decision_date,
+        is_latest_round=is_latest,
+        decision_known=Outcome(opportunity.outcome) in playbook.DECISIONS,
+    )
+
+
+def interview_end(interview: Interview) -> datetime:
+    """When the interview ended (start + duration)."""
+    return _facts(interview, interview.opportunity, is_latest=False).end_at
+
+
+def open_opportunity(
+    *, client: ClientProfile, company: str, role: str, industry: str | None, actor: User
+) -> Opportunity:
+    """Start tracking an opportunity (company + role) for a client."""
+    company, role = (company or "").strip(), (role or "").strip()
+    if not company:
+        raise ServiceError("Enter the company.", "company")
+    if not role:
+        raise ServiceError("Enter the role.", "role")
+    opportunity = Opportunity(
+        organization_id=client.organization_id,
+        client_id=client.id,
+        company=company,
+        role=role,
+        industry=(industry or "").strip() or None,
+    )
+    db.session.add(opportunity)
+    db.session.flush()
+    audit.record(
+        organization_id=client.organization_id,
+        actor_id=actor.id,
+        action="opportunity.created",
+        obj=opportunity,
+    )
+    return opportunity
+
+
+def log_interview(
+    *, opportunity: Opportunity, data: InterviewInput, actor: User, now: datetime | None = None
+) -> Interview:
+    """Record an interview round and create its playbook tasks in the same transaction."""
+    now = _now(now)
+    client = opportunity.client
+    if Outcome(opportunity.outcome) in playbook.DECISIONS:
+        raise ServiceError(
+            f"This opportunity is already closed ({opportunity.outcome}); "
+            "start a new one for a new application."
+        )
+    tz = data.timezone or client.timezone
+    latest_start = db.session.scalar(
+        select(func.max(Interview.start_at)).where(Interview.opportunity_id == opportunity.id)
+    )
+    if latest_start is not None and latest_start.tzinfo is None:
+        latest_start = latest_start.replace(tzinfo=UTC)
+    is_latest = latest_start is None or data.start_at >= latest_start
+    facts = playbook.InterviewFacts(
+        start_at=data.start_at,
+        tz=tz,
+        duration_minutes=data.duration_minutes,
+        referral_count=len(data.referrals),
+        stated_decision_date=data.stated_decision_date,
+        is_latest_round=is_latest,
+    )
+    try:
+        planned = playbook.schedule_interview(facts)
+    except PlaybookError as error:
+        raise ServiceError(str(error), _field_for(str(error))) from None
+    rounds = db.session.scalar(
+        select(func.count(Interview.id)).where(Interview.opportunity_id == opportunity.id)
+    )
+    interview = Interview(
+        opportunity_id=opportunity.id,
+        client_id=opportunity.client_id,
+        round_number=rounds + 1,
+        start_at=data.start_at,
+        duration_minutes=data.duration_minutes,
+        timezone=tz,
+        format=data.format,
+        next_step=(data.next_step or "").strip() or None,
+        stated_decision_date=data.stated_decision_date,
+        created_by_id=actor.id,
+    )
+    db.session.add(interview)
+    db.session.flush()
+    if is_latest:
+        _waive_open_waiting_tasks(opportunity, playbook.SUPERSEDED_REASON, actor, now)
+    for contact in data.contacts:
+        db.session.add(InterviewContact(interview_id=interview.id, **contact.__dict__))
+    referral_rows = []
+    for name in data.referrals:
+        referral = Referral(interview_id=interview.id, name=name.strip())
+        db.session.add(referral)
+        referral_rows.append(referral)
+    db.session.flush()
+    tasks = []
+    for item in planned:
+        if item.rule is Rule.REFERRAL:
+            referral = referral_rows[item.referral_index]
+            key = f"referral:{referral.id}"
+            tasks.append(
+                _add_task(
+                    item,
+                    key=key,
+                    interview=interview,
+                    opportunity=opportunity,
+                    referral_id=referral.id,
+                )
+            )
+        else:
+            key = f"interview:{interview.id}:{item.rule.value}"
+            tasks.append(_add_task(item, key=key, interview=interview, opportunity=opportunity))
+    db.session.flush()
+    reminders.plan_for_tasks(tasks, now=now)
+    _touch(opportunity.client_id, now)
+    audit.record(
+        organization_id=opportunity.organization_id,
+        actor_id=actor.id,
+        action="interview.logged",
+        obj=interview,
+        details={"round": interview.round_number, "tasks": len(tasks)},
+    )
+    return interview
+
+
+def _field_for(message: str) -> str | None:
+    lowered = message.lower()
+    for needle, name in (
+        ("decision date", "stated_decision_date"),
+        ("duration", "duration_minutes"),
+        ("time zone", "timezone"),
+        ("start", "start_at"),
+    ):
+        if needle in lowered:
+            return name
+    return None
+
+
+def _waive_open_waiting_tasks(opportunity: Opportunity, reason: str, actor, now) -> int:
+    """Waive pending check-in / call-back tasks of the opportunity (misses stay misses)."""
+    waived = 0
+    candidates = db.session.scalars(
+        select(FollowUpTask).where(
+            FollowUpTask.opportunity_id == opportunity.id,
+            FollowUpTask.rule.in_([r.value for r in playbook.AUTO_WAIVABLE_RULES]),
+            FollowUpTask.completed_at.is_(None),
+            FollowUpTask.waived_reason.is_(None),
+        )
+    )
+    for task in candidates:
+        if playbook.auto_waivable(
+            rule=task.rule,
+            due_at=task.due_at,
+            completed_at=task.completed_at,
+            waived=False,
+            now=now,
+        ):
+            task.waived_reason, task.waived_at = reason, now
+            task.waived_by_id = actor.id if actor else None
+            reminders.cancel_for_task(task)
+            waived += 1
+    return waived
+
+
+def add_referral(
+    *, interview: Interview, name: str, note: str | None, actor: User, now: datetime | None = None
+) -> FollowUpTask:
+    """Record a referral given at an interview and create its follow-up task."""
+    now = _now(now)
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("Enter who you were referred to.", "name")
+    referral = Referral(interview_id=interview.id, name=name, note=(note or "").strip() or None)
+    db.session.add(referral)
+    db.session.flush()
+    facts = _facts(interview, interview.opportunity, is_latest=False, referrals=1)
+    planned = playbook.schedule_referral(facts, 0)
+    task = _add_task(
+        planned,
+        key=f"referral:{referral.id}",
+        interview=interview,
+        opportunity=interview.opportunity,
+        referral_id=referral.id,
+    )
+    db.session.flush()
+    reminders.plan_for_tasks([task], now=now)
+    audit.record(
+        organization_id=interview.opportunity.organization_id,
+        actor_id=actor.id,
+        action="referral.added",
+        obj=referral,
+    )
+    return task
+
+
+def complete_task(
+    *,
+    task: FollowUpTask,
+    actor: User,
+    evidence: dict | None = None,
+    completed_at: datetime | None = None,
+    callback_date: date | None = None,
+    now: datetime | None = None,
+) -> FollowUpTask | None:
+    """Mark a task done with its evidence; a check-in with a call-back date creates a call-back.
+
+    Returns the new call-back task, if any.
+    """
+    now = _now(now)
+    completed_at = completed_at or now
+    start = _task_start(task)
+    try:
+        playbook.can_complete(
+            completed_at=completed_at,
+            interview_start_at=start,
+            waived=task.waived_reason is not None,
+            already_completed=task.completed_at is not None,
+            now=now,
+        )
+    except PlaybookError as error:
+        raise ServiceError(str(error)) from None
+    callback = None
+    if callback_date is not None:
+        if task.rule not in (Rule.CHECK_IN, Rule.CALLBACK):
+            raise ServiceError("Only a check-in or call-back can set a call-back date.")
+        try:
+            planned = playbook.schedule_callback(
+                callback_date, task.opportunity.client.timezone, asked_at=completed_at
+            )
+        except PlaybookError as error:
+            raise ServiceError(str(error), "callback_date") from None
+        callback = _add_task(
+            planned,
+            key=f"callback:{task.id}",
+            interview=task.interview,
+            opportunity=task.opportunity,
+            parent_task_id=task.id,
+        )
+    task.completed_at = completed_at
+    task.completed_by_id = actor.id
+    task.evidence = evidence or None
+    reminders.cancel_for_task(task)
+    if callback is not None:
+        db.session.flush()
+        reminders.plan_for_tasks([callback], now=now)
+    _touch(task.client_id, now)
+    audit.record(
+        organization_id=task.opportunity.organization_id,
+        actor_id=actor.id,
+        action="task.completed",
+        obj=task,
+        details={"rule": task.rule, "callback_date": str(callback_date) if callback_date else None},
+    )
+    return callback
+
+
+def _task_start(task: FollowUpTask) -> datetime:
+    if task.interview is not None:
+        return task.interview.start_at
+    # Rejection thanks belong to the opportunity: its first interview is the earliest moment.
+    first = db.session.scalar(
+        select(func.min(Interview.start_at)).where(Interview.opportunity_id == task.opportunity_id)
+    )
+    return first.replace(tzinfo=UTC) if first.tzinfo is None else first
+
+
+def waive_task(*, task: FollowUpTask, actor: User, reason: str, now=None) -> None:
+    """Waive a task with a reason; a waived task counts nowhere."""
+    now = _now(now)
+    if task.waived_reason is not None:
+        raise ServiceError("This task is already waived.")
+    try:
+        cleaned = playbook.can_waive(already_completed=task.completed_at is not None, reason=reason)
+    except PlaybookError as error:
+        raise ServiceError(str(error), "reason") from None
+    task.waived_reason, task.waived_at, task.waived_by_id = cleaned, now, actor.id
+    reminders.cancel_for_task(task)
+    audit.record(
+        organization_id=task.opportunity.organization_id,
+        actor_id=actor.id,
+        action="task.waived",
+        obj=task,
+        details={"reason": cleaned},
+    )
+
+
+def unwaive_task(*, task: FollowUpTask, actor: User, now=None) -> None:
+    """Undo a waiver: the task counts again with its original deadline."""
+    now = _now(now)
+    try:
+        playbook.can_unwaive(waived=task.waived_reason is not None)
+    except PlaybookError as error:
+        raise ServiceError(str(error)) from None
+    task.waived_reason = task.waived_at = task.waived_by_id = None
+    reminders.plan_for_tasks([task], now=now, replace=True)
+    audit.record(
+        organization_id=task.opportunity.organization_id,
+        actor_id=actor.id,
+        action="task.unwaived",
+        obj=task,
+    )
+
+
+def record_outcome(
+    *, opportunity: Opportunity, outcome: str, actor: User | None, now: datetime | None = None
+) -> FollowUpTask | None:
+    """Set the opportunity's outcome; decisions waive waiting tasks, a rejection adds thanks."""
+    now = _now(now)
+    try:
+        new = playbook.lifecycle.as_outcome(outcome)
+    except PlaybookError as error:
+        raise ServiceError(str(error), "outcome") from None
+    if opportunity.outcome == new.value:
+        return None
+    if Outcome(opportunity.outcome) in playbook.DECISIONS and new is not Outcome.OPEN:
+        raise ServiceError(f"This opportunity is already decided ({opportunity.outcome}).")
+    has_interview = db.session.scalar(
+        select(func.count(Interview.id)).where(Interview.opportunity_id == opportunity.id)
+    )
+    if new is not Outcome.OPEN and not has_interview:
+        raise ServiceError("Log an interview before recording an outcome.", "outcome")
+    opportunity.outcome = new.value
+    opportunity.decided_at = None if new is Outcome.OPEN else now
+    thanks = None
+    if new in playbook.DECISIONS:
+        _waive_open_waiting_tasks(opportunity, playbook.DECISION_REASON, actor, now)
+    if new is Outcome.REJECTED:
+        key = f"opportunity:{opportunity.id}:rejection_thanks"
+        thanks = db.session.scalar(select(FollowUpTask).where(FollowUpTask.key == key))
+        if thanks is None:
+            planned = playbook.schedule_rejection_thanks(now, opportunity.client.timezone)
+            thanks = _add_task(planned, key=key, opportunity=opportunity)
+            db.session.flush()
+            reminders.plan_for_tasks([thanks], now=now)
+    _touch(opportunity.client_id, now)
+    audit.record(
+        organization_id=opportunity.organization_id,
+        actor_id=actor.id if actor else None,
+        action="opportunity.outcome",
+        obj=opportunity,
+        details={"outcome": new.value},
+    )
+    return thanks
+
+
+def reschedule_interview(
+    *,
+    interview: Interview,
+    actor: User,
+    start_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    timezone: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Change an interview's time or zone and recompute its open tasks' deadlines."""
+    now = _now(now)
+    opportunity = interview.opportunity
+    latest_id = db.session.scalar(
+        select(Interview.id)
+        .where(Interview.opportunity_id == opportunity.id)
+        .order_by(Interview.start_at.desc(), Interview.id.desc())
+        .limit(1)
+    )
+    candidate = playbook.InterviewFacts(
+        start_at=start_at or interview.start_at,
+        tz=timezone or interview.timezone,
+        duration_minutes=duration_minutes or interview.duration_minutes,
+        stated_decision_date=interview.stated_decision_date,
+        is_latest_round=latest_id == interview.id,
+        decision_known=Outcome(opportunity.outcome) in playbook.DECISIONS,
+    )
+    try:
+        playbook.validate_interview(candidate)
+    except PlaybookError as error:
+        raise ServiceError(str(error), _field_for(str(error))) from None
+    interview.start_at = candidate.start_at
+    interview.duration_minutes = candidate.duration_minutes
+    interview.timezone = candidate.tz
+    changed = 0
+    open_tasks = db.session.scalars(
+        select(FollowUpTask).where(
+            FollowUpTask.interview_id == interview.id,
+            FollowUpTask.completed_at.is_(None),
+            FollowUpTask.rule != Rule.CALLBACK.value,
+        )
+    ).all()
+    for task in open_tasks:
+        if task.rule == Rule.CHECK_IN:
+            planned = playbook.schedule_check_in(candidate)
+        elif task.rule == Rule.REFERRAL:
+            planned = playbook.schedule_referral(candidate, 0)
+        else:
+            planned = next(
+                p for p in playbook.schedule_interview(candidate) if p.rule.value == task.rule
+            )
+        task.due_at, task.window_opens_at = planned.due_at, planned.window_opens_at
+        changed += 1
+    db.session.flush()
+    reminders.plan_for_tasks(open_tasks, now=now, replace=True)
+    audit.record(
+        organization_id=opportunity.organization_id,
+        actor_id=actor.id,
+        action="interview.rescheduled",
+        obj=interview,
+        details={"tasks_recomputed": changed},
+    )
+    return changed
+
+
+def mark_no_response(now: datetime | None = None) -> int:
+    """Mark open opportunities no_response 30 days after their latest interview (daily job)."""
+    now = _now(now)
+    cutoff = playbook.no_response_cutoff(now)
+    latest = (
+        select(Interview.opportunity_id, func.max(Interview.start_at).label("latest_start"))
+        .group_by(Interview.opportunity_id)
+        .subquery()
+    )
+    # The start is a cheap SQL pre-filter; the exact end (start + duration) is checked below.
+    candidates = db.session.scalars(
+        select(Opportunity)
+        .join(latest, latest.c.opportunity_id == Opportunity.id)
+        .where(Opportunity.outcome == Outcome.OPEN.value, latest.c.latest_start <= cutoff)
+    ).all()
+    marked = 0
+    for opportunity in candidates:
+        last = max(opportunity.interviews, key=lambda i: i.start_at)
+        pending_callback = db.session.scalar(
+            select(func.count(FollowUpTask.id)).where(
+                FollowUpTask.opportunity_id == opportunity.id,
+                FollowUpTask.rule == Rule.CALLBACK.value,
+                FollowUpTask.completed_at.is_(None),
+                FollowUpTask.waived_reason.is_(None),
+                FollowUpTask.due_at >= now,
+            )
+        )
+        if playbook.is_no_response_due(
+            outcome=opportunity.outcome,
+            latest_interview_end_at=interview_end(last),
+            has_pending_callback=bool(pending_callback),
+            now=now,
+        ):
+            record_outcome(
+                opportunity=opportunity, outcome=Outcome.NO_RESPONSE.value, actor=None, now=now
+            )
+            marked += 1
+    return marked

@@ -1,0 +1,40 @@
+"""Showing UTC datetimes in a person's local time."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_login import current_user
+
+
+def _zone(tz_name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_datetime(value: datetime | None, tz_name: str | None = None, fmt: str | None = None):
+    """Format an aware UTC datetime in `tz_name` (default: the current user's zone)."""
+    if value is None:
+        return "—"
+    if tz_name is None and getattr(current_user, "is_authenticated", False):
+        tz_name = current_user.effective_timezone
+    local = value.astimezone(_zone(tz_name))
+    return local.strftime(fmt or "%a %d %b %Y, %H:%M %Z")
+
+
+def relative_due(value: datetime | None, now: datetime | None = None) -> str:
+    """'in 3 h', '2 days ago': a countdown to (or past) a deadline."""
+    if value is None:
+        return ""
+    now = now or datetime.now(UTC)
+    seconds = (value - now).total_seconds()
+    past = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 3600:
+        text = f"{max(1, int(seconds // 60))} min"
+    elif seconds < 48 * 3600:
+        text = f"{int(seconds // 3600)} h"
+    else:
+        text = f"{int(seconds // 86400)} days"
+    return f"{text} ago" if past else f"in {text}"

@@ -1,0 +1,12 @@
+"""Absolute links for emails, built the same way inside and outside a request."""
+
+from flask import current_app, has_request_context, url_for
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """BASE_URL + the path of `endpoint` (works in jobs and CLI commands too)."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    if has_request_context():
+        return base + url_for(endpoint, **values)
+    with current_app.test_request_context():
+        return base + url_for(endpoint, **values)

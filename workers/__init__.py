@@ -1,0 +1,1 @@
+"""RQ workers: the reminder sweep, delivery jobs and scheduled maintenance."""
