@@ -1,0 +1,35 @@
+"""The playbook's task status as a SQL expression, for aggregates computed in the database.
+
+This mirrors `status.task_status` exactly (tests/playbook/test_playbook_sql.py checks the
+two agree), so pipelines, digests and dashboards can GROUP BY status without pulling rows
+into Python. It uses SQLAlchemy Core only: no session, no Flask.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import case, literal
+
+from .clock import require_aware
+from .status import Status
+
+
+def status_case(*, due_at, completed_at, waived_reason, now: datetime):
+    """CASE expression giving a task's Status value at `now` from its columns."""
+    moment = require_aware(now, "current time")
+    return case(
+        (waived_reason.is_not(None), literal(Status.WAIVED.value)),
+        (completed_at.is_not(None) & (completed_at <= due_at), literal(Status.ON_TIME.value)),
+        (completed_at.is_not(None), literal(Status.LATE.value)),
+        (due_at < moment, literal(Status.MISSED.value)),
+        else_=literal(Status.PENDING.value),
+    )
+
+
+def task_status_case(task_model, now: datetime):
+    """status_case over a mapped FollowUpTask-like class (due_at, completed_at, waived_reason)."""
+    return status_case(
+        due_at=task_model.due_at,
+        completed_at=task_model.completed_at,
+        waived_reason=task_model.waived_reason,
+        now=now,
+    )
