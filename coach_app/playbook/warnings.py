@@ -111,11 +111,12 @@ def contact_spacing_warnings(
     nearest = min(close, key=lambda t: abs(new - t))
     gap = abs(new - nearest)
     if nearest == new:
-        where = "at the same time as this one"
+        where = "at the same time as"
     else:
-        where = f"{_days_phrase(gap)} {'before' if nearest < new else 'after'} this one"
+        # Earlier contacts make this one come "after"; a planned later one makes it "before".
+        where = f"{_days_phrase(gap)} {'after' if nearest < new else 'before'}"
     return [
-        f"You have another contact with this employer about this opportunity {where}. Leave "
-        "at least 5 days between contacts: keep following up, but give them room so you stay "
-        "persistent without becoming a nuisance."
+        f"This contact comes {where} another contact with this employer about the same "
+        "opportunity. Leave at least 5 days between contacts: keep following up, but give "
+        "them room, so you come across as persistent rather than pushy."
     ]
