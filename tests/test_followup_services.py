@@ -258,3 +258,14 @@ def test_decision_date_within_a_week_moves_the_check_in(world):
     check_in = tasks_of(interview.id)["check_in"]
     assert local(check_in.window_opens_at) == datetime(2026, 6, 4, 0, 0, tzinfo=NY)
     assert local(check_in.due_at) == datetime(2026, 6, 4, 23, 59, 59, tzinfo=NY)
+
+
+def test_client_cannot_waive_a_missed_task_but_coach_can(world):
+    interview = interview_for(
+        world.profile, world.client_user, start_at=datetime.now(UTC) - timedelta(days=3)
+    )
+    notes = tasks_of(interview.id)["notes"]
+    with pytest.raises(ServiceError, match="Ask your coach"):
+        waive_task(task=notes, actor=world.client_user, reason="forgot")
+    waive_task(task=notes, actor=world.coach, reason="Interview was cancelled on the day")
+    assert notes.waived_reason.startswith("Interview was cancelled")

@@ -63,10 +63,18 @@ def can_complete(
         raise PlaybookError("You can't record follow-up as done at a time still in the future.")
 
 
-def can_waive(*, already_completed: bool, reason: str | None) -> str:
+def can_waive(
+    *, already_completed: bool, reason: str | None, missed: bool = False, by_client: bool = False
+) -> str:
     """Return the cleaned waiver reason, or raise PlaybookError if the task can't be waived."""
     if already_completed:
         raise PlaybookError("This task is already complete, so it can't be waived.")
+    # A miss stays a miss unless the coach decides it never applied: a client waiving their
+    # own misses would quietly erase exactly what the coach needs to see.
+    if missed and by_client:
+        raise PlaybookError(
+            "This task is past its deadline. Ask your coach if it should not count."
+        )
     cleaned = reason.strip() if isinstance(reason, str) else ""
     if not cleaned:
         raise PlaybookError("Give a reason for waiving this task.")

@@ -350,7 +350,15 @@ def waive_task(*, task: FollowUpTask, actor: User, reason: str, now=None) -> Non
     if task.waived_reason is not None:
         raise ServiceError("This task is already waived.")
     try:
-        cleaned = playbook.can_waive(already_completed=task.completed_at is not None, reason=reason)
+        status = playbook.task_status(
+            due_at=task.due_at, completed_at=task.completed_at, waived=False, now=now
+        )
+        cleaned = playbook.can_waive(
+            already_completed=task.completed_at is not None,
+            reason=reason,
+            missed=status is playbook.Status.MISSED,
+            by_client=actor.role == "client",
+        )
     except PlaybookError as error:
         raise ServiceError(str(error), "reason") from None
     task.waived_reason, task.waived_at, task.waived_by_id = cleaned, now, actor.id
