@@ -1,6 +1,5 @@
 """Followthrough: post-interview follow-up tracking for career coaches."""
 
-import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
@@ -8,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from coach_app import config as config_module
 from coach_app.extensions import csrf, db, login_manager, migrate
+from coach_app.observability import configure_logging, register_request_ids
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -24,7 +24,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     register_cli(app)
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    register_request_ids(app)
+    if not app.testing:
+        configure_logging(app.config["LOG_LEVEL"], json_logs=app.config["LOG_JSON"])
     return app
 
 

@@ -1,6 +1,6 @@
 """Home redirect by role, health checks, notifications."""
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import update
 
@@ -30,6 +30,29 @@ def index():
 def healthz():
     """The process is up."""
     return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready to serve: the database and Redis both answer (503 with details otherwise)."""
+    from sqlalchemy import text
+
+    from workers.queues import redis_connection
+
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:  # any driver error means not ready
+        db.session.rollback()
+        checks["database"] = f"error: {type(error).__name__}"
+    try:
+        redis_connection(current_app).ping()
+        checks["redis"] = "ok"
+    except Exception as error:
+        checks["redis"] = f"error: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
 
 
 @bp.get("/notifications")

@@ -6,6 +6,7 @@ from tests.access_routes import STAFF_ONLY, expect
 ROUTES = {
     "main.index": ("GET", "/", expect(302)),
     "main.healthz": ("GET", "/healthz", expect(200, anon=200)),
+    "main.readyz": ("GET", "/readyz", expect(200, anon=200)),
     "main.notifications": ("GET", "/notifications", expect(200)),
     "auth.login": ("GET", "/auth/login", expect(302, anon=200)),
     "auth.logout": ("POST", "/auth/logout", expect(302)),
@@ -30,12 +31,6 @@ ROUTES = {
         "GET",
         "/coach/clients/{client}",
         expect(404, admin=200, coach=200, **{k: v for k, v in STAFF_ONLY.items()}),
-    ),
-    "client.home": ("GET", "/me/", expect(403, client=200, client2=200)),
-    "client.task": (
-        "GET",
-        "/me/tasks/{task}",
-        expect(404, admin=200, coach=200, client=200, organizer=403, organizer2=403),
     ),
     "cohorts.index": (
         "GET",

@@ -1,0 +1,43 @@
+"""Health checks, request ids and JSON logs."""
+
+import json
+import logging
+
+from coach_app.observability import JSONFormatter, request_id_var
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_reports_database_and_redis(app, client):
+    response = client.get("/readyz")
+    assert response.json["checks"]["database"] == "ok"
+    if response.json["checks"]["redis"] == "ok":
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 503
+
+
+def test_readyz_is_503_when_redis_is_unreachable(app, client):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["redis"].startswith("error")
+
+
+def test_request_id_is_kept_or_made(client):
+    given = client.get("/healthz", headers={"X-Request-ID": "abc123"})
+    assert given.headers["X-Request-ID"] == "abc123"
+    made = client.get("/healthz")
+    assert len(made.headers["X-Request-ID"]) == 32
+
+
+def test_json_log_lines_carry_the_request_id():
+    token = request_id_var.set("req-42")
+    try:
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello %s", ("you",), None)
+        line = json.loads(JSONFormatter().format(record))
+    finally:
+        request_id_var.reset(token)
+    assert line["message"] == "hello you" and line["request_id"] == "req-42"
