@@ -10,7 +10,6 @@ duration, latest round or not) and memoised, since interviews start on a quarter
 """
 
 import argparse
-import io
 import random
 import sys
 import time
@@ -144,7 +143,8 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
         "id", "organization_id", "role", "email", "name", "password_hash", "timezone",
         "active", "created_at",
     ]  # fmt: skip
-    users = [(1, 1, "admin", "admin@bench.example.com", "Admin", PASSWORD_HASH, None, True, created)]
+    admin = (1, 1, "admin", "admin@bench.example.com", "Admin", PASSWORD_HASH, None, True, created)
+    users = [admin]
     users += [
         (1 + c, 1, "coach", f"coach{c}@bench.example.com", f"Coach {c}", PASSWORD_HASH, None, True,
          created)
@@ -218,8 +218,10 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
                 done = None
                 if rng.random() < diligence:
                     late = rng.random() < 0.2
-                    done = due + timedelta(hours=rng.uniform(1, 30)) if late else due - timedelta(
-                        hours=rng.uniform(0.1, 10)
+                    done = (
+                        due + timedelta(hours=rng.uniform(1, 30))
+                        if late
+                        else due - timedelta(hours=rng.uniform(0.1, 10))
                     )
                     if done > NOW:
                         done = None
@@ -283,7 +285,7 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
 
 
 def bare_executemany_seconds(rows: int) -> float:
-    """Time a bare executemany of `rows` task-shaped rows into a fresh in-memory-free SQLite file."""
+    """Time a bare executemany of `rows` task-shaped rows into a fresh SQLite file."""
     import os
     import sqlite3
     import tempfile
