@@ -66,6 +66,16 @@ def planned_tasks(start: datetime, tz: str, duration: int, latest: bool):
     )
 
 
+BIG_COACH_CLIENTS = 500
+
+
+def coach_user_id(client_index: int, coaches: int) -> int:
+    """Coach 1 (user id 2) gets the first 500 clients, the benchmark's 'big coach'."""
+    if client_index < BIG_COACH_CLIENTS or coaches == 1:
+        return 2
+    return 3 + (client_index % (coaches - 1))
+
+
 BULK_TABLES = ("users", "client_profiles", "opportunities", "interviews", "referrals",
                "follow_up_tasks")  # fmt: skip
 
@@ -161,7 +171,10 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
     writer.insert(
         "client_profiles",
         ["id", "user_id", "organization_id", "coach_id", "created_at"],
-        [(i + 1, first_client_user + i, 1, 2 + (i % coaches), created) for i in range(clients)],
+        [
+            (i + 1, first_client_user + i, 1, coach_user_id(i, coaches), created)
+            for i in range(clients)
+        ],
     )
     writer.commit()
     del users
