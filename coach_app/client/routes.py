@@ -1,42 +1,296 @@
-from flask import render_template
+"""Client pages: what's due next, logging an interview, checklists, tasks and outcomes.
+
+Every object is loaded through `get_visible_or_404`, so the task, checklist and outcome pages
+also serve a client's coach and the organisation's admin (acting on the client's behalf), and
+a 404 for everyone else. Pages only about "me" (home, logging) are for clients alone.
+"""
+
+from datetime import UTC, datetime
+
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from coach_app.access import roles_required, scoped
+from coach_app.access import get_visible_or_404, roles_required, scoped
 from coach_app.client import bp
+from coach_app.client.forms import (
+    InterviewForm,
+    OutcomeForm,
+    ReferralAddForm,
+    UnwaiveForm,
+    WaiveForm,
+    completion_form,
+)
 from coach_app.extensions import db
-from coach_app.models import ClientProfile, Opportunity, Role
+from coach_app.forms import apply_service_error
+from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity, Role
+from coach_app.playbook import RULES, Outcome, Rule, zone
+from coach_app.services import ServiceError, checklist, followup
+
+STAFF_OR_CLIENT = (Role.CLIENT, Role.COACH, Role.ADMIN)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _my_profile() -> ClientProfile | None:
+    return db.session.scalar(scoped(ClientProfile).where(ClientProfile.user_id == current_user.id))
 
 
 @bp.get("/")
 @roles_required(Role.CLIENT)
 def home():
     """What is due next across the client's opportunities."""
-    profile = db.session.scalar(scoped(ClientProfile))
-    opportunities = db.session.scalars(
-        scoped(Opportunity).order_by(Opportunity.created_at.desc())
-    ).all()
+    profile = _my_profile()
+    now = _now()
     return render_template(
-        "client/home.html", profile=profile, opportunities=opportunities, user=current_user
+        "client/home.html",
+        profile=profile,
+        due=checklist.due_next(profile, current_user, now),
+        opportunities=checklist.client_opportunities(profile, current_user),
+        outcome_labels=checklist.OUTCOME_LABELS,
     )
+
+
+@bp.route("/interviews/new", methods=["GET", "POST"])
+@roles_required(Role.CLIENT)
+def log_interview():
+    """Log an interview round in under a minute; its playbook tasks are created with it."""
+    profile = _my_profile()
+    if profile is None:
+        flash("Your account has no client profile yet; ask your coach.", "error")
+        return redirect(url_for("main.index"))
+    form = InterviewForm()
+    form.set_opportunity_choices(checklist.open_opportunity_choices(profile, current_user))
+    if request.method == "GET":
+        preselect = request.args.get("opportunity", "")
+        if preselect in {value for value, *_ in form.opportunity_id.choices}:
+            form.opportunity_id.data = preselect
+        form.start_date.data = datetime.now(UTC).astimezone(zone(profile.timezone)).date()
+    if form.validate_on_submit():
+        try:
+            interview = checklist.log_interview_from_form(form, profile, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Round {interview.round_number} logged. Here is your follow-up checklist.",
+                "success",
+            )
+            return redirect(url_for("client.interview", interview_id=interview.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "client/log_interview.html", form=form, profile=profile, tz_name=profile.timezone
+    ), status
+
+
+def _checklist_context(interview: Interview, **extra):
+    now = _now()
+    opportunity = interview.opportunity
+    rounds = db.session.scalars(
+        scoped(Interview)
+        .where(Interview.opportunity_id == opportunity.id)
+        .order_by(Interview.start_at, Interview.id)
+    ).all()
+    context = {
+        "interview": interview,
+        "opportunity": opportunity,
+        "rounds": rounds,
+        "rows": checklist.checklist_tasks(interview, current_user, now),
+        "tz_name": opportunity.client.timezone,
+        "end_at": followup.interview_end(interview),
+        "format_labels": checklist.FORMAT_LABELS,
+        "outcome_labels": checklist.OUTCOME_LABELS,
+        "outcome_form": OutcomeForm(formdata=None),
+        "referral_form": ReferralAddForm(formdata=None),
+        "is_open": opportunity.outcome == Outcome.OPEN.value,
+        "now": now,
+    }
+    context.update(extra)
+    return context
+
+
+@bp.get("/interviews/<int:interview_id>")
+@roles_required(*STAFF_OR_CLIENT)
+def interview(interview_id: int):
+    """The checklist of one interview round: every task, its deadline, status and evidence."""
+    item = get_visible_or_404(Interview, interview_id)
+    return render_template("client/interview.html", **_checklist_context(item))
+
+
+@bp.post("/interviews/<int:interview_id>/referrals")
+@roles_required(*STAFF_OR_CLIENT)
+def add_referral(interview_id: int):
+    """Record a referral given at the interview; it gets its own follow-up task."""
+    item = get_visible_or_404(Interview, interview_id)
+    form = ReferralAddForm()
+    if form.validate_on_submit():
+        try:
+            followup.add_referral(
+                interview=item, name=form.name.data, note=form.note.data, actor=current_user
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash("Referral added, with a task to contact them.", "success")
+            return redirect(url_for("client.interview", interview_id=item.id))
+    return render_template(
+        "client/interview.html", **_checklist_context(item, referral_form=form)
+    ), 400
+
+
+def _task_context(item: FollowUpTask, **extra):
+    now = _now()
+    interview = item.interview
+    contacts = interview.contacts if interview is not None else []
+    context = {
+        "task": item,
+        "row": checklist.task_row(item, now),
+        "spec": RULES[Rule(item.rule)],
+        "tz_name": item.opportunity.client.timezone,
+        "contacts": contacts,
+        "evidence_rows": checklist.evidence_rows(item.evidence),
+        "warnings": [],
+        "form": None,
+        "waive_form": WaiveForm(formdata=None),
+        "unwaive_form": UnwaiveForm(formdata=None),
+        "now": now,
+    }
+    if item.is_open and "form" not in extra:
+        context["form"] = completion_form(item, contacts, checklist.interests_of(contacts))
+    context.update(extra)
+    return context
 
 
 @bp.get("/tasks/<int:task_id>")
-@roles_required(Role.CLIENT, Role.COACH, Role.ADMIN)
+@roles_required(*STAFF_OR_CLIENT)
 def task(task_id: int):
-    """One follow-up task with its deadline, status and evidence."""
-    from datetime import UTC, datetime
-
-    from coach_app.access import get_visible_or_404
-    from coach_app.models import FollowUpTask
-    from coach_app.playbook import RULES, Rule, task_status
-
+    """One follow-up task with its deadline, status, evidence and the form to complete it."""
     item = get_visible_or_404(FollowUpTask, task_id)
-    status = task_status(
-        due_at=item.due_at,
-        completed_at=item.completed_at,
-        waived=item.waived_reason is not None,
-        now=datetime.now(UTC),
-    )
+    return render_template("client/task.html", **_task_context(item))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@roles_required(*STAFF_OR_CLIENT)
+def complete_task(task_id: int):
+    """Record the work with its evidence.
+
+    Warnings never block: when the playbook has advice and the form was not confirmed, the
+    page comes back with the advice and the input kept, and "Save anyway" saves it as is.
+    """
+    item = get_visible_or_404(FollowUpTask, task_id)
+    contacts = item.interview.contacts if item.interview is not None else []
+    form = completion_form(item, contacts, checklist.interests_of(contacts), formdata=request.form)
+    if not item.is_open:
+        flash("This task is already done." if item.completed_at else "Un-waive it first.", "error")
+        return render_template("client/task.html", **_task_context(item, form=None)), 400
+    if form.validate_on_submit():
+        now = _now()
+        warnings = checklist.warnings_for_form(item, form, contacts, now)
+        if warnings and form.confirm.data != "1":
+            form.confirm.data = "1"
+            return render_template(
+                "client/task.html", **_task_context(item, form=form, warnings=warnings)
+            )
+        try:
+            callback, warnings = checklist.complete_from_form(
+                item, form, current_user, contacts, now=now
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{RULES[Rule(item.rule)].title}: done.", "success")
+            for warning in warnings:
+                flash(warning, "warning")
+            if callback is not None:
+                local_due = callback.due_at.astimezone(zone(item.opportunity.client.timezone))
+                flash(f"A call-back task is on your list for {local_due:%a %d %b}.", "info")
+            return redirect(_after_task(item))
+    return render_template("client/task.html", **_task_context(item, form=form)), 400
+
+
+def _after_task(item: FollowUpTask) -> str:
+    if item.interview_id is not None:
+        return url_for("client.interview", interview_id=item.interview_id)
+    return url_for("client.task", task_id=item.id)
+
+
+@bp.post("/tasks/<int:task_id>/waive")
+@roles_required(*STAFF_OR_CLIENT)
+def waive_task(task_id: int):
+    """Mark a task as not applicable, with a reason; it then counts nowhere."""
+    item = get_visible_or_404(FollowUpTask, task_id)
+    form = WaiveForm()
+    if form.validate_on_submit():
+        try:
+            followup.waive_task(task=item, actor=current_user, reason=form.reason.data)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{RULES[Rule(item.rule)].title}: waived.", "success")
+            return redirect(url_for("client.task", task_id=item.id))
+    return render_template("client/task.html", **_task_context(item, waive_form=form)), 400
+
+
+@bp.post("/tasks/<int:task_id>/unwaive")
+@roles_required(*STAFF_OR_CLIENT)
+def unwaive_task(task_id: int):
+    """Undo a waiver: the task counts again with its original deadline."""
+    item = get_visible_or_404(FollowUpTask, task_id)
+    form = UnwaiveForm()
+    if form.validate_on_submit():
+        try:
+            followup.unwaive_task(task=item, actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{RULES[Rule(item.rule)].title}: counts again.", "success")
+            return redirect(url_for("client.task", task_id=item.id))
+    return render_template("client/task.html", **_task_context(item, unwaive_form=form)), 400
+
+
+@bp.route("/opportunities/<int:opportunity_id>/outcome", methods=["GET", "POST"])
+@roles_required(*STAFF_OR_CLIENT)
+def record_outcome(opportunity_id: int):
+    """Record the opportunity's outcome; a rejection brings up the thank-you task."""
+    opportunity = get_visible_or_404(Opportunity, opportunity_id)
+    form = OutcomeForm()
+    if form.validate_on_submit():
+        try:
+            thanks = followup.record_outcome(
+                opportunity=opportunity, outcome=form.outcome.data, actor=current_user
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            label = checklist.OUTCOME_LABELS.get(opportunity.outcome, opportunity.outcome)
+            if thanks is not None:
+                flash(
+                    f"Recorded: {label}. One more step: thank them and ask to be kept in mind.",
+                    "info",
+                )
+                return redirect(url_for("client.task", task_id=thanks.id))
+            flash(f"Recorded: {label}.", "success")
+            latest = checklist.latest_interview_id(opportunity)
+            if latest is not None:
+                return redirect(url_for("client.interview", interview_id=latest))
+            return redirect(url_for("main.index"))
+    status = 400 if request.method == "POST" else 200
     return render_template(
-        "client/task.html", task=item, spec=RULES[Rule(item.rule)], status=status
-    )
+        "client/outcome.html",
+        form=form,
+        opportunity=opportunity,
+        latest_interview_id=checklist.latest_interview_id(opportunity),
+    ), status
