@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     register_request_ids(app)
+    register_dashboards(app)
     if not app.testing:
         configure_logging(app.config["LOG_LEVEL"], json_logs=app.config["LOG_JSON"])
     return app
@@ -53,9 +54,11 @@ def register_extensions(app: Flask) -> None:
         from coach_app.models import User
 
         try:
-            return db.session.get(User, int(user_id))
+            user = db.session.get(User, int(user_id))
         except (TypeError, ValueError):
             return None
+        # Re-checked on every request, so archiving a client ends their open sessions too.
+        return user if user is not None and user.is_active else None
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
@@ -91,6 +94,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(coach_bp, url_prefix="/coach")
     app.register_blueprint(client_bp, url_prefix="/me")
     app.register_blueprint(cohorts_bp, url_prefix="/cohorts")
+    from coach_app.reminders import bp as reminders_bp
+
+    app.register_blueprint(reminders_bp)
 
 
 def _wants_json() -> bool:
@@ -133,6 +139,15 @@ def register_template_helpers(app: Flask) -> None:
         if getattr(current_user, "is_authenticated", False):
             return {"unread_notifications": unread_count(current_user)}
         return {"unread_notifications": 0}
+
+
+def register_dashboards(app: Flask) -> None:
+    """Mount the Dash analytics at /analytics/ and keep its per-opportunity facts current."""
+    from coach_app.services import analytics_facts
+    from dashboards import init_dashboard
+
+    analytics_facts.install()
+    init_dashboard(app)
 
 
 def register_cli(app: Flask) -> None:

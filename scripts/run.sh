@@ -23,7 +23,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-.venv/bin/rq worker --with-scheduler --url "$REDIS_URL" followthrough-default &
+.venv/bin/rq worker --with-scheduler --worker-class workers.worker.WarmWorker --url "$REDIS_URL" \
+  "${RQ_QUEUE_PREFIX:-followthrough}-default" &
 pids+=($!)
 .venv/bin/rq cron workers/cron.py --url "$REDIS_URL" &
 pids+=($!)

@@ -39,7 +39,7 @@ def test_invitation_is_delivered_by_the_sweep_exactly_once(redis_app, world):
     get_queue(redis_app).enqueue(sweep_outbox)  # a second sweep finds nothing left to claim
     run_worker(redis_app)
     assert [m["To"] for m in MemoryBackend.outbox] == ["nova@acme.example"]
-    row = db.session.scalar(select(OutboxMessage))
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "invitation"))
     db.session.refresh(row)
     assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
     # Running the delivery again (a retried job) sends nothing new.

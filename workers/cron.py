@@ -1,8 +1,29 @@
-"""`rq cron workers/cron.py`: the schedule of recurring jobs."""
+"""`rq cron workers/cron.py --url $REDIS_URL`: the schedule of recurring jobs.
+
+The queue name comes from RQ_QUEUE_PREFIX, the same setting the web app and workers read,
+so a deployment with its own prefix gets its sweeps on its own queue.
+"""
+
+import os
 
 from rq import cron
 
-from workers.jobs import sweep_outbox
+from workers.jobs import mark_no_response_job, sweep_outbox
+from workers.queues import DEFAULT_PREFIX, queue_name
 
-# Every minute: due reminders -> claimed -> delivery jobs (also retries and stale claims).
-cron.register(sweep_outbox, queue_name="followthrough-default", interval=60)
+QUEUE = queue_name(os.environ.get("RQ_QUEUE_PREFIX") or DEFAULT_PREFIX)
+SWEEP_INTERVAL = int(os.environ.get("SWEEP_INTERVAL_SECONDS") or 60)
+
+# Every minute: stale claims released, coach digests written, due rows claimed and handed to
+# delivery jobs (retries come back the same way once their backoff has passed).
+cron.register(
+    sweep_outbox, queue_name=QUEUE, interval=SWEEP_INTERVAL, result_ttl=300, failure_ttl=86400
+)
+# Daily at 03:30 UTC: opportunities with no answer 30 days after the last interview.
+cron.register(
+    mark_no_response_job,
+    queue_name=QUEUE,
+    cron=os.environ.get("NO_RESPONSE_CRON") or "30 3 * * *",
+    result_ttl=86400,
+    failure_ttl=7 * 86400,
+)

@@ -1,38 +1,97 @@
-"""RQ jobs. Each takes ids or plain values, opens its own app context, and is safe to rerun."""
+"""RQ jobs. Each takes ids or plain values, opens its own app context, and is safe to rerun.
 
+`now` (an ISO 8601 string) exists for tests that move the clock; production never passes it.
+"""
+
+import json
+import logging
 from datetime import UTC, datetime
 
 from workers.app import app_context
 
+log = logging.getLogger(__name__)
 
-def sweep_outbox() -> dict:
-    """Claim due outbox rows and enqueue delivery jobs for them in recipient batches."""
+
+def _moment(now: str | None) -> datetime | None:
+    if not now:
+        return None
+    moment = datetime.fromisoformat(now)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def sweep_outbox(now: str | None = None) -> dict:
+    """Release stale claims, write due coach digests, claim due rows, enqueue delivery jobs."""
+    from coach_app.extensions import db
+    from coach_app.services import reminders
     from workers import delivery
-    from workers.queues import get_queue, redis_connection
+    from workers.queues import get_queue, last_sweep_key, redis_connection
+    from workers.settings import setting
 
+    moment = _moment(now)
     with app_context() as app:
-        released = delivery.release_stale_claims()
-        token, ids = delivery.claim_due()
+        clock = moment or datetime.now(UTC)
+        released = delivery.release_stale_claims(clock, app.config)
+        digests = reminders.plan_digests(clock)
+        db.session.commit()
+        token, ids = delivery.claim_due(clock, config=app.config)
+        batches = delivery.batches_by_recipient(ids, setting(app.config, "OUTBOX_BATCH_SIZE"))
         queue = get_queue(app)
-        batches = delivery.batches_by_recipient(ids) if ids else []
-        for number, batch in enumerate(batches):
-            queue.enqueue(
-                deliver_batch,
-                batch,
-                token,
-                job_id=f"deliver-{token}-{number}",
-                result_ttl=600,
-                failure_ttl=86400,
-            )
-        redis_connection(app).set(
-            f"{app.config['RQ_QUEUE_PREFIX']}:last-sweep", datetime.now(UTC).isoformat()
-        )
-        return {"claimed": len(ids), "batches": len(batches), "released": released}
+        enqueued = 0
+        try:
+            for number, batch in enumerate(batches):
+                # Deterministic per claim: re-running this step cannot add a second job.
+                queue.enqueue(
+                    deliver_batch,
+                    batch,
+                    token,
+                    now,
+                    job_id=f"deliver-{token}-{number}",
+                    job_timeout=setting(app.config, "DELIVERY_JOB_TIMEOUT_SECONDS"),
+                    result_ttl=600,
+                    failure_ttl=7 * 86400,
+                )
+                enqueued += 1
+        except Exception:
+            # Redis went away mid-sweep: hand the rest back now rather than after the timeout.
+            delivery.unclaim(token, [i for b in batches[enqueued:] for i in b])
+            raise
+        stats = {
+            "claimed": len(ids),
+            "batches": len(batches),
+            "released": released,
+            "digests": digests,
+        }
+        connection = redis_connection(app)
+        prefix = app.config["RQ_QUEUE_PREFIX"]
+        connection.set(last_sweep_key(prefix), datetime.now(UTC).isoformat())
+        connection.set(f"{prefix}:last-sweep-stats", json.dumps(stats))
+        if ids or released:
+            log.info("sweep: %s", stats)
+        return stats
 
 
-def deliver_batch(message_ids: list[int], claim_token: str) -> dict:
+def deliver_batch(message_ids: list[int], claim_token: str, now: str | None = None) -> dict:
     """Deliver one batch of claimed outbox rows."""
     from workers import delivery
 
     with app_context() as app:
-        return delivery.deliver(message_ids, claim_token, app.config)
+        try:
+            return delivery.deliver(message_ids, claim_token, app.config, now=_moment(now))
+        except Exception:
+            # Something broke before sending finished: give the rows back for the next sweep.
+            from coach_app.extensions import db
+
+            db.session.rollback()
+            delivery.unclaim(claim_token, message_ids)
+            raise
+
+
+def mark_no_response_job(now: str | None = None) -> int:
+    """Daily: mark opportunities no_response 30 days after the last interview (playbook)."""
+    from coach_app.extensions import db
+    from coach_app.services.followup import mark_no_response
+
+    with app_context():
+        marked = mark_no_response(_moment(now))
+        db.session.commit()
+        return marked

@@ -1,9 +1,43 @@
-"""Mail delivery backends: console for development, SMTP for real, memory for tests."""
+"""Mail delivery backends: console for development, SMTP for real, memory for tests.
+
+Every backend sends a list of messages in order and reports each one as it goes:
+`on_sent(i)` right after the server accepted message i (the caller marks its rows sent at
+once, which keeps the duplicate window to one message), `on_refused(i, error)` when the
+server refused that message but the connection is still good. Errors that break the
+connection (refused connection, disconnect, timeout) propagate to the caller.
+"""
 
 import smtplib
 import sys
 import threading
 from email.message import EmailMessage
+
+# Per-message refusals: the server answered with a code, the session goes on (smtplib
+# sends RSET after each of these).
+MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+def is_permanent(error: Exception) -> bool:
+    """True for a 5xx refusal (retrying will not help); 4xx and connection errors are retried."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def describe(error: Exception) -> str:
+    """A one-line description for the outbox row's last_error."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(error.recipients.values()), (0, b""))
+        detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        return f"SMTPRecipientsRefused: {code} {detail}"[:1000]
+    if isinstance(error, smtplib.SMTPResponseException):
+        detail = error.smtp_error
+        detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        return f"{type(error).__name__}: {error.smtp_code} {detail}"[:1000]
+    return f"{type(error).__name__}: {error}"[:1000]
 
 
 class ConsoleBackend:
@@ -12,15 +46,16 @@ class ConsoleBackend:
     def __init__(self, config):
         self.sender = config["MAIL_DEFAULT_SENDER"]
 
-    def send_many(self, messages: list[EmailMessage], on_sent=None) -> None:
-        """Print each message."""
+    def send_many(self, messages: list[EmailMessage], on_sent=None, on_refused=None) -> None:
+        """Print each message (its plain-text part)."""
         for index, message in enumerate(messages):
             if "From" not in message:
                 message["From"] = self.sender
             body = message.get_body(("plain",))
             text = body.get_content() if body is not None else ""
             sys.stdout.write(
-                f"\n----- email to {message['To']} -----\nSubject: {message['Subject']}\n\n"
+                f"\n----- email to {message['To']} -----\nSubject: {message['Subject']}\n"
+                f"X-Followthrough-Ids: {message['X-Followthrough-Ids']}\n\n"
                 f"{text}\n----- end of email -----\n"
             )
             sys.stdout.flush()
@@ -44,33 +79,59 @@ class SMTPBackend:
             connection.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
         return connection
 
-    def send_many(self, messages: list[EmailMessage], on_sent=None) -> None:
-        """Send messages in order; `on_sent(i)` runs right after the server accepts message i."""
+    def send_many(self, messages: list[EmailMessage], on_sent=None, on_refused=None) -> None:
+        """Send messages in order over one connection, reporting each as it goes."""
+        if not messages:
+            return
         with self._connect() as connection:
             for index, message in enumerate(messages):
                 if "From" not in message:
                     message["From"] = self.config["MAIL_DEFAULT_SENDER"]
-                connection.send_message(message)
+                try:
+                    connection.send_message(message)
+                except MESSAGE_ERRORS as error:
+                    if on_refused is None:
+                        raise
+                    on_refused(index, error)
+                    continue
                 if on_sent:
                     on_sent(index)
 
 
 class MemoryBackend:
-    """Keep messages in a list (unit tests)."""
+    """Keep messages in a list (unit tests); can refuse or fail on demand."""
 
     outbox: list[EmailMessage] = []
+    # Tests set these: refuse_with is a per-message refusal, fail_with breaks the connection.
+    refuse_with: Exception | None = None
+    fail_with: Exception | None = None
     _lock = threading.Lock()
 
     def __init__(self, config):
         self.sender = config["MAIL_DEFAULT_SENDER"]
 
-    def send_many(self, messages: list[EmailMessage], on_sent=None) -> None:
+    def send_many(self, messages: list[EmailMessage], on_sent=None, on_refused=None) -> None:
         """Append each message to the shared list."""
         with self._lock:
+            if MemoryBackend.fail_with is not None:
+                raise MemoryBackend.fail_with
             for index, message in enumerate(messages):
+                if MemoryBackend.refuse_with is not None:
+                    if on_refused is None:
+                        raise MemoryBackend.refuse_with
+                    on_refused(index, MemoryBackend.refuse_with)
+                    continue
+                if "From" not in message:
+                    message["From"] = self.sender
                 MemoryBackend.outbox.append(message)
                 if on_sent:
                     on_sent(index)
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget sent messages and any simulated failure."""
+        cls.outbox.clear()
+        cls.refuse_with = cls.fail_with = None
 
 
 BACKENDS = {"console": ConsoleBackend, "smtp": SMTPBackend, "memory": MemoryBackend}
@@ -84,11 +145,20 @@ def get_backend(config):
         raise ValueError(f"Unknown MAIL_BACKEND {config['MAIL_BACKEND']!r}") from None
 
 
-def build_message(*, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
-    """A plain-text email with an optional HTML alternative."""
+def build_message(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    """A plain-text email with an optional HTML alternative and extra headers."""
     message = EmailMessage()
     message["To"] = to
     message["Subject"] = subject
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")

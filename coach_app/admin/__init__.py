@@ -1,7 +1,7 @@
-"""Administration: people in the organisation."""
+"""Administration: people in the organisation, reminder operations and policy."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from coach_app.admin import routes  # noqa: E402,F401
+from coach_app.admin import ops, routes  # noqa: E402,F401

@@ -1,29 +1,103 @@
-from flask import flash, render_template, request
-from flask_login import current_user
-from sqlalchemy import select
+from datetime import UTC, datetime
 
-from coach_app.access import get_visible_or_404, roles_required, scoped
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from coach_app.access import get_visible_or_404, roles_required
+from coach_app.client.forms import InterviewForm, WaiveForm
 from coach_app.coach import bp
-from coach_app.coach.forms import InviteClientForm
+from coach_app.coach.detail import client_detail as build_client_detail
+from coach_app.coach.forms import (
+    CoachingNoteForm,
+    CohortRequestAnswerForm,
+    ConfirmForm,
+    InviteClientForm,
+    MoveClientForm,
+)
 from coach_app.extensions import db
 from coach_app.forms import apply_service_error
-from coach_app.models import ClientProfile, Opportunity, Role, User
-from coach_app.services import ServiceError
+from coach_app.models import ClientProfile, Cohort, FollowUpTask, Role
+from coach_app.playbook import RULES, Rule, zone
+from coach_app.services import ServiceError, checklist, followup, pipeline, roster
 from coach_app.services.accounts import invitation_link, invite_client
 from coach_app.services.outbox import dispatch_due_now
 
 
-@bp.get("/")
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _page_size() -> int:
+    return max(1, int(current_app.config.get("PAGE_SIZE", 50)))
+
+
+def _url_with(endpoint: str, args: dict, **changes) -> str:
+    """This page's URL with some query arguments changed (None drops one)."""
+    merged = {k: v for k, v in args.items() if v not in (None, "")}
+    for key, value in changes.items():
+        if value in (None, "", False):
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return url_for(endpoint, **merged)
+
+
+@bp.get("/", endpoint="pipeline")
 @roles_required(Role.COACH, Role.ADMIN)
-def pipeline():
-    """The coach's clients at a glance."""
-    clients = db.session.scalars(
-        scoped(ClientProfile)
-        .join(User, User.id == ClientProfile.user_id)
-        .where(ClientProfile.archived_at.is_(None))
-        .order_by(User.name)
-    ).all()
-    return render_template("coach/pipeline.html", clients=clients)
+def pipeline_view():
+    """The coach's clients at a glance: stages, compliance, overdue, next due, activity."""
+    query = pipeline.PipelineQuery.from_args(request.args)
+    page = pipeline.pipeline(current_user, query, per_page=_page_size(), now=_now())
+    args = request.args.to_dict()
+    is_admin = current_user.role == Role.ADMIN
+    return render_template(
+        "coach/pipeline.html",
+        page=page,
+        query=query,
+        cohorts=pipeline.cohort_choices(current_user),
+        coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
+        requests_waiting=0 if is_admin else roster.pending_request_count(current_user),
+        url_with=lambda **changes: _url_with("coach.pipeline", args, **changes),
+        sorts=pipeline.SORTS,
+    )
+
+
+@bp.get("/exceptions")
+@roles_required(Role.COACH, Role.ADMIN)
+def exceptions():
+    """Everything overdue or due today across the coach's clients, grouped by rule."""
+    args = request.args
+    rule = args.get("rule") if args.get("rule") in {r.value for r in Rule} else None
+    kind = args.get("kind") if args.get("kind") in (pipeline.OVERDUE, pipeline.DUE_TODAY) else None
+    coach_id = pipeline.PipelineQuery.from_args(args).coach_id
+    focused = rule is not None and kind is not None
+    page_number = pipeline.PipelineQuery.from_args(args).page if focused else 1
+    size = _page_size() if focused else pipeline.EXCEPTION_ROWS_PER_GROUP
+    groups = pipeline.exceptions(
+        current_user,
+        coach_id=coach_id if current_user.role == Role.ADMIN else None,
+        rule=rule if focused else None,
+        kind=kind if focused else None,
+        limit=size,
+        offset=(page_number - 1) * size,
+        now=_now(),
+    )
+    pages = 1
+    if focused and groups:
+        pages = max(1, -(-groups[0].tasks // size))
+    is_admin = current_user.role == Role.ADMIN
+    return render_template(
+        "coach/exceptions.html",
+        groups=groups,
+        focused=focused,
+        page_number=page_number,
+        pages=pages,
+        coach_id=coach_id,
+        coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
+        url_with=lambda **changes: _url_with("coach.exceptions", args.to_dict(), **changes),
+        OVERDUE=pipeline.OVERDUE,
+    )
 
 
 @bp.route("/invite", methods=["GET", "POST"])
@@ -53,14 +127,245 @@ def invite():
     return render_template("coach/invite.html", form=form), status
 
 
+def _render_detail(client: ClientProfile, note_form=None, status: int = 200):
+    detail = build_client_detail(client, _now())
+    return render_template(
+        "coach/client.html",
+        detail=detail,
+        client=client,
+        note_form=note_form or CoachingNoteForm(formdata=None),
+        cohorts=roster.cohorts_of(client),
+        confirm_form=ConfirmForm(formdata=None),
+        tz_name=client.timezone,
+        evidence_rows=checklist.evidence_rows,
+    ), status
+
+
 @bp.get("/clients/<int:client_id>")
 @roles_required(Role.COACH, Role.ADMIN)
 def client_detail(client_id: int):
-    """One client's opportunities and follow-up."""
+    """One client's opportunities, rounds, tasks with evidence, contacts and private notes."""
     client = get_visible_or_404(ClientProfile, client_id)
-    opportunities = db.session.scalars(
-        select(Opportunity)
-        .where(Opportunity.client_id == client.id)
-        .order_by(Opportunity.created_at.desc())
-    ).all()
-    return render_template("coach/client.html", client=client, opportunities=opportunities)
+    return _render_detail(client)
+
+
+@bp.post("/clients/<int:client_id>/notes")
+@roles_required(Role.COACH, Role.ADMIN)
+def add_note(client_id: int):
+    """Add a private coaching note."""
+    client = get_visible_or_404(ClientProfile, client_id)
+    form = CoachingNoteForm()
+    if form.validate_on_submit():
+        try:
+            roster.add_coaching_note(client=client, author=current_user, body=form.body.data)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash("Note saved.", "success")
+            return redirect(url_for("coach.client_detail", client_id=client.id) + "#notes")
+    return _render_detail(client, note_form=form, status=400)
+
+
+@bp.route("/tasks/<int:task_id>/waive", methods=["GET", "POST"])
+@roles_required(Role.COACH, Role.ADMIN)
+def waive_task(task_id: int):
+    """Waive one of the client's tasks with a reason (it then counts nowhere)."""
+    task = get_visible_or_404(FollowUpTask, task_id)
+    form = WaiveForm()
+    if form.validate_on_submit():
+        try:
+            followup.waive_task(task=task, actor=current_user, reason=form.reason.data)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"“{RULES[Rule(task.rule)].title}” waived.", "success")
+            return redirect(
+                url_for("coach.client_detail", client_id=task.client_id) + f"#task-{task.id}"
+            )
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "coach/waive.html",
+        form=form,
+        task=task,
+        row=checklist.task_row(task, _now()),
+        client=task.opportunity.client,
+    ), status
+
+
+@bp.route("/clients/<int:client_id>/interviews/new", methods=["GET", "POST"])
+@roles_required(Role.COACH, Role.ADMIN)
+def log_interview(client_id: int):
+    """Log an interview on the client's behalf (same form and rules as the client's own)."""
+    client = get_visible_or_404(ClientProfile, client_id)
+    if client.archived_at is not None:
+        flash("Restore this client before logging interviews for them.", "error")
+        return redirect(url_for("coach.client_detail", client_id=client.id))
+    form = InterviewForm()
+    form.set_opportunity_choices(checklist.open_opportunity_choices(client, current_user))
+    if request.method == "GET":
+        preselect = request.args.get("opportunity", "")
+        if preselect in {value for value, *_ in form.opportunity_id.choices}:
+            form.opportunity_id.data = preselect
+        form.start_date.data = _now().astimezone(zone(client.timezone)).date()
+    if form.validate_on_submit():
+        try:
+            interview = checklist.log_interview_from_form(form, client, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Round {interview.round_number} logged for {client.name}.", "success")
+            return redirect(
+                url_for("coach.client_detail", client_id=client.id) + f"#round-{interview.id}"
+            )
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "coach/log_interview.html", form=form, client=client, tz_name=client.timezone
+    ), status
+
+
+def _confirm_page(client, *, action: str, allowed: bool, status: int = 200):
+    return render_template(
+        "coach/confirm.html", client=client, action=action, allowed=allowed, form=ConfirmForm()
+    ), status
+
+
+@bp.route("/clients/<int:client_id>/archive", methods=["GET", "POST"])
+@roles_required(Role.COACH, Role.ADMIN)
+def archive_client(client_id: int):
+    """Archive a client: history kept, hidden from the pipeline, sign-in and reminders off."""
+    client = get_visible_or_404(ClientProfile, client_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _confirm_page(client, action="archive", allowed=True, status=400)
+        if roster.archive_client(client=client, actor=current_user):
+            db.session.commit()
+            flash(f"{client.name} is archived. Their history is kept.", "success")
+        else:
+            flash(f"{client.name} was already archived.", "info")
+        return redirect(url_for("coach.client_detail", client_id=client.id))
+    return _confirm_page(client, action="archive", allowed=client.archived_at is None)
+
+
+@bp.route("/clients/<int:client_id>/restore", methods=["GET", "POST"])
+@roles_required(Role.COACH, Role.ADMIN)
+def restore_client(client_id: int):
+    """Bring an archived client back to the pipeline, with sign-in and reminders."""
+    client = get_visible_or_404(ClientProfile, client_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _confirm_page(client, action="restore", allowed=True, status=400)
+        if roster.restore_client(client=client, actor=current_user):
+            db.session.commit()
+            flash(f"{client.name} is back on your client list.", "success")
+        else:
+            flash(f"{client.name} is not archived.", "info")
+        return redirect(url_for("coach.client_detail", client_id=client.id))
+    return _confirm_page(client, action="restore", allowed=client.archived_at is not None)
+
+
+@bp.route("/clients/<int:client_id>/move", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def move_client(client_id: int):
+    """Hand a client to another coach of the organisation (administrators only)."""
+    client = get_visible_or_404(ClientProfile, client_id)
+    form = MoveClientForm()
+    form.coach.choices = [
+        SelectChoice(coach_id, name)
+        for coach_id, name in pipeline.coach_choices(client.organization_id)
+        if coach_id != client.coach_id
+    ]
+    if form.validate_on_submit():
+        try:
+            coach = roster.move_client(client=client, coach_id=form.coach.data, actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{client.name} is now coached by {coach.name}.", "success")
+            return redirect(url_for("coach.client_detail", client_id=client.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("coach/move.html", form=form, client=client), status
+
+
+@bp.post("/clients/<int:client_id>/cohorts/<int:cohort_id>/remove")
+@roles_required(Role.COACH, Role.ADMIN)
+def remove_from_cohort(client_id: int, cohort_id: int):
+    """Take the client out of a cohort (the coach withdraws consent); history stays."""
+    client = get_visible_or_404(ClientProfile, client_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    cohort = db.session.get(Cohort, cohort_id)
+    if roster.remove_from_cohort(client=client, cohort_id=cohort_id, actor=current_user):
+        db.session.commit()
+        flash(f"{client.name} left the cohort “{cohort.name}”.", "success")
+    else:
+        flash(f"{client.name} is not in that cohort.", "info")
+    return redirect(url_for("coach.client_detail", client_id=client.id) + "#cohorts")
+
+
+def _answer_forms(requests, posted_id: int | None = None):
+    forms = {}
+    choices = roster.eligible_clients_by_cohort(current_user, {r.cohort_id for r in requests})
+    for item in requests:
+        # Each request has its own prefixed form; only the one posted reads the request body.
+        if item.id == posted_id:
+            form = CohortRequestAnswerForm(prefix=f"r{item.id}")
+        else:
+            form = CohortRequestAnswerForm(prefix=f"r{item.id}", formdata=None)
+        form.clients.choices = [
+            SelectChoice(client_id, name) for client_id, name in choices[item.cohort_id]
+        ]
+        forms[item.id] = form
+    return forms
+
+
+@bp.get("/cohort-requests")
+@roles_required(Role.COACH)
+def cohort_requests():
+    """Organizers' requests to add clients to their cohorts, waiting for the coach's answer."""
+    requests = roster.pending_requests(current_user)
+    return render_template(
+        "coach/cohort_requests.html", requests=requests, forms=_answer_forms(requests)
+    )
+
+
+@bp.post("/cohort-requests/<int:request_id>")
+@roles_required(Role.COACH)
+def answer_cohort_request(request_id: int):
+    """Approve a request with the clients the coach ticks, or decline it."""
+    item = roster.get_request_for_coach_or_404(current_user, request_id)
+    requests = roster.pending_requests(current_user)
+    forms = _answer_forms(requests, posted_id=item.id)
+    form = forms.get(item.id)
+    if form is None:  # already answered: nothing to change
+        flash("This request was already answered.", "info")
+        return redirect(url_for("coach.cohort_requests"))
+    if form.validate_on_submit():
+        try:
+            if form.decision.data == "decline":
+                roster.decline_request(request=item, coach=current_user)
+                message = f"You declined the request for “{item.cohort.name}”."
+            else:
+                added = roster.approve_request(
+                    request=item, coach=current_user, client_ids=form.clients.data
+                )
+                noun = "client" if added == 1 else "clients"
+                message = f"{added} {noun} added to “{item.cohort.name}”."
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("coach.cohort_requests"))
+    return render_template("coach/cohort_requests.html", requests=requests, forms=forms), 400

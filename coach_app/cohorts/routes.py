@@ -1,24 +1,30 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func
+from wtforms.fields.choices import SelectChoice
 
 from coach_app.access import get_visible_or_404, roles_required, scoped
 from coach_app.cohorts import bp
-from coach_app.cohorts.forms import CohortForm
+from coach_app.cohorts.forms import CohortForm, CohortInviteForm, CohortRequestForm
 from coach_app.extensions import db
-from coach_app.models import Cohort, CohortMember, Role, audit
+from coach_app.forms import apply_service_error
+from coach_app.models import Cohort, Role, audit
+from coach_app.playbook import MIN_GROUP_SIZE
+from coach_app.services import ServiceError, pipeline, roster
+from coach_app.services.outbox import dispatch_due_now
+
+ANALYTICS_URL = "/analytics/"
 
 
 @bp.route("/", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER, Role.ADMIN)
 def index():
-    """The organizer's cohorts with their sizes; a form to start a new one."""
+    """The organizer's cohorts with sizes and aggregate compliance; a form to start one."""
     form = CohortForm()
     if form.validate_on_submit():
         cohort = Cohort(
             organization_id=current_user.organization_id,
             organizer_id=current_user.id,
-            name=form.name.data.strip(),
+            name=form.name.data,
             starts_on=form.starts_on.data,
             ends_on=form.ends_on.data,
         )
@@ -33,23 +39,97 @@ def index():
         db.session.commit()
         flash(f"Cohort “{cohort.name}” created.", "success")
         return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
-    rows = db.session.execute(
-        scoped(Cohort)
-        .add_columns(func.count(CohortMember.client_id))
-        .outerjoin(CohortMember, CohortMember.cohort_id == Cohort.id)
-        .group_by(Cohort.id)
-        .order_by(Cohort.starts_on.desc(), Cohort.name)
+    cohorts = db.session.scalars(
+        scoped(Cohort).order_by(Cohort.starts_on.desc(), Cohort.name, Cohort.id)
     ).all()
+    figures = roster.cohort_figures([c.id for c in cohorts])
     status = 400 if request.method == "POST" else 200
-    return render_template("cohorts/index.html", form=form, rows=rows), status
+    return render_template(
+        "cohorts/index.html",
+        form=form,
+        rows=[(cohort, figures[cohort.id]) for cohort in cohorts],
+        analytics_url=ANALYTICS_URL,
+        min_group=MIN_GROUP_SIZE,
+    ), status
+
+
+def _can_add() -> bool:
+    return current_user.role in (Role.ORGANIZER, Role.ADMIN)
 
 
 @bp.get("/<int:cohort_id>")
 @roles_required(Role.ORGANIZER, Role.ADMIN, Role.COACH)
 def detail(cohort_id: int):
-    """One cohort as aggregates: size and membership counts, never a client's records."""
+    """One cohort as aggregates only: size, compliance, same-day notes, offer rate."""
     cohort = get_visible_or_404(Cohort, cohort_id)
-    size = db.session.scalar(
-        func.count(CohortMember.client_id).select().where(CohortMember.cohort_id == cohort.id)
+    figures = roster.cohort_figures([cohort.id])[cohort.id]
+    return render_template(
+        "cohorts/detail.html",
+        cohort=cohort,
+        figures=figures,
+        requests=roster.requests_for_cohort(cohort) if _can_add() else [],
+        can_add=_can_add(),
+        analytics_url=ANALYTICS_URL,
+        min_group=MIN_GROUP_SIZE,
     )
-    return render_template("cohorts/detail.html", cohort=cohort, size=size)
+
+
+def _coach_choices(form, cohort: Cohort) -> None:
+    form.coach.choices = [SelectChoice(0, "— choose a coach —")] + [
+        SelectChoice(coach_id, name)
+        for coach_id, name in pipeline.coach_choices(cohort.organization_id)
+    ]
+
+
+@bp.route("/<int:cohort_id>/invite", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER, Role.ADMIN)
+def invite(cohort_id: int):
+    """Invite a new client by email under a coach of the organisation, into this cohort."""
+    cohort = get_visible_or_404(Cohort, cohort_id)
+    form = CohortInviteForm()
+    _coach_choices(form, cohort)
+    if form.validate_on_submit():
+        try:
+            profile = roster.invite_into_cohort(
+                cohort=cohort,
+                organizer=current_user,
+                coach_id=form.coach.data,
+                name=form.name.data,
+                email=form.email.data,
+                timezone=form.timezone.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            email = profile.user.email
+            db.session.commit()
+            dispatch_due_now()
+            flash(f"Invitation sent to {email}; they join “{cohort.name}”.", "success")
+            return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("cohorts/invite.html", form=form, cohort=cohort), status
+
+
+@bp.route("/<int:cohort_id>/request", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER, Role.ADMIN)
+def request_clients(cohort_id: int):
+    """Ask a coach to add clients from their roster; the coach chooses who joins."""
+    cohort = get_visible_or_404(Cohort, cohort_id)
+    form = CohortRequestForm()
+    _coach_choices(form, cohort)
+    if form.validate_on_submit():
+        try:
+            item = roster.request_from_coach(
+                cohort=cohort, organizer=current_user, coach_id=form.coach.data, note=form.note.data
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            coach_name = item.coach.name
+            db.session.commit()
+            flash(f"Request sent to {coach_name}.", "success")
+            return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("cohorts/request.html", form=form, cohort=cohort), status

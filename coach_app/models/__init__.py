@@ -1,8 +1,10 @@
 """All models, importable from one place (Alembic autogenerate sees them through here)."""
 
 from coach_app.models.accounts import Invitation, LoginAttempt, Organization, Role, User
+from coach_app.models.analytics import OpportunityFact
 from coach_app.models.audit import AuditEvent
 from coach_app.models.clients import ClientProfile, CoachingNote, Cohort, CohortMember
+from coach_app.models.cohort_requests import CohortRequest
 from coach_app.models.opportunities import (
     INTERVIEW_FORMATS,
     Interview,
@@ -10,6 +12,7 @@ from coach_app.models.opportunities import (
     Opportunity,
     Referral,
 )
+from coach_app.models.preferences import OrganizationReminderPolicy, ReminderPreference
 from coach_app.models.reminders import Notification, OutboxMessage
 from coach_app.models.tasks import FollowUpTask
 from coach_app.models.types import utcnow
@@ -21,6 +24,7 @@ __all__ = [
     "CoachingNote",
     "Cohort",
     "CohortMember",
+    "CohortRequest",
     "FollowUpTask",
     "Interview",
     "InterviewContact",
@@ -28,9 +32,12 @@ __all__ = [
     "LoginAttempt",
     "Notification",
     "Opportunity",
+    "OpportunityFact",
     "Organization",
+    "OrganizationReminderPolicy",
     "OutboxMessage",
     "Referral",
+    "ReminderPreference",
     "Role",
     "User",
     "utcnow",

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coach_app.extensions import db
@@ -26,6 +26,8 @@ class OutboxMessage(db.Model):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_outbox_messages_status_claimed", "status", "claimed_at"),
+        # The admin operations page counts and lists one organisation's rows by status.
+        Index("ix_outbox_messages_org_status", "organization_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +36,7 @@ class OutboxMessage(db.Model):
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     to_email: Mapped[str] = mapped_column(String(254))
     kind: Mapped[str] = mapped_column(String(32))
+    # What the row may use: "email", "in_app" or "both"; preferences narrow it at delivery.
     channel: Mapped[str] = mapped_column(String(16), default="email")
     task_id: Mapped[int | None] = mapped_column(ForeignKey("follow_up_tasks.id"))
     subject: Mapped[str] = mapped_column(String(300))
@@ -42,12 +45,23 @@ class OutboxMessage(db.Model):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # pending -> claimed -> sent | failed; cancelled when the task no longer needs it.
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # Why a row was cancelled or put off (task completed, turned off, snoozed, quiet hours).
+    status_reason: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def pending_rows():
+    """`status = 'pending'` written as a literal, so the planner can use the partial index.
+
+    With a bound parameter (`status = ?`) SQLite cannot prove the query implies the index's
+    WHERE clause and scans the whole table; PostgreSQL's generic plans have the same problem.
+    """
+    return OutboxMessage.status == literal_column("'pending'")
 
 
 class Notification(db.Model):

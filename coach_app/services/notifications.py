@@ -1,4 +1,4 @@
-"""In-app notifications."""
+"""In-app notifications: the header badge and the rows reminders create."""
 
 from sqlalchemy import func, select
 
@@ -13,3 +13,22 @@ def unread_count(user) -> int:
             Notification.user_id == user.id, Notification.read_at.is_(None)
         )
     )
+
+
+def already_notified(outbox_ids) -> set[int]:
+    """The outbox ids that already have their notification (a retried delivery)."""
+    ids = list(outbox_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(select(Notification.outbox_id).where(Notification.outbox_id.in_(ids)))
+    )
+
+
+def notify(*, user_id: int, message: str, link: str | None, outbox_id: int | None = None):
+    """Add an in-app notification to the session (committed by the caller)."""
+    notification = Notification(
+        user_id=user_id, message=message[:500], link=link, outbox_id=outbox_id
+    )
+    db.session.add(notification)
+    return notification

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3e848a99e7e1
+Revision ID: 5cc48f0620b5
 Revises: 
-Create Date: 2026-11-21 22:19:57.809512
+Create Date: 2026-11-21 23:26:44.767453
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import coach_app.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '3e848a99e7e1'
+revision = '5cc48f0620b5'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -127,6 +127,29 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_invitations_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invitations_user_id'), ['user_id'], unique=False)
 
+    op.create_table('organization_reminder_policies',
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('kinds', sa.JSON(), nullable=False),
+    sa.Column('channels', sa.JSON(), nullable=False),
+    sa.Column('nudge_after_minutes', sa.Integer(), nullable=False),
+    sa.Column('due_soon_minutes', sa.Integer(), nullable=False),
+    sa.Column('morning_at', sa.Time(), nullable=False),
+    sa.Column('quiet_start', sa.Time(), nullable=False),
+    sa.Column('quiet_end', sa.Time(), nullable=False),
+    sa.Column('digest_at', sa.Time(), nullable=False),
+    sa.Column('updated_at', coach_app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_organization_reminder_policies_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_organization_reminder_policies_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_organization_reminder_policies'))
+    )
+    op.create_table('reminder_preferences',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('channels', sa.JSON(), nullable=False),
+    sa.Column('updated_at', coach_app.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_reminder_preferences_user_id_users')),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_reminder_preferences'))
+    )
     op.create_table('coaching_notes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.Integer(), nullable=False),
@@ -153,6 +176,27 @@ def upgrade():
     with op.batch_alter_table('cohort_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cohort_members_client_id'), ['client_id'], unique=False)
 
+    op.create_table('cohort_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('coach_id', sa.Integer(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', coach_app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('decided_at', coach_app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('added_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['coach_id'], ['users.id'], name=op.f('fk_cohort_requests_coach_id_users')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_cohort_requests_cohort_id_cohorts')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_cohort_requests_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_cohort_requests_requested_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cohort_requests'))
+    )
+    with op.batch_alter_table('cohort_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_cohort_requests_coach_status', ['coach_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cohort_requests_cohort_id'), ['cohort_id'], unique=False)
+
     op.create_table('opportunities',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
@@ -170,6 +214,80 @@ def upgrade():
     with op.batch_alter_table('opportunities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_opportunities_client_id'), ['client_id'], unique=False)
         batch_op.create_index('ix_opportunities_org_outcome', ['organization_id', 'outcome'], unique=False)
+
+    op.create_table('analytics_opportunity_facts',
+    sa.Column('opportunity_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('coach_id', sa.Integer(), nullable=False),
+    sa.Column('industry', sa.String(length=100), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('decided_at', coach_app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('is_decided', sa.Integer(), nullable=False),
+    sa.Column('is_offer', sa.Integer(), nullable=False),
+    sa.Column('first_interview_on', sa.Date(), nullable=False),
+    sa.Column('interview_month', sa.String(length=7), nullable=False),
+    sa.Column('rounds', sa.Integer(), nullable=False),
+    sa.Column('all_on_time', sa.Integer(), nullable=False),
+    sa.Column('all_late', sa.Integer(), nullable=False),
+    sa.Column('all_open', sa.Integer(), nullable=False),
+    sa.Column('notes_same_day', sa.Integer(), nullable=False),
+    sa.Column('thank_you_hours', sa.Float(), nullable=True),
+    sa.Column('hours_bucket', sa.String(length=16), nullable=True),
+    sa.Column('band', sa.String(length=8), nullable=True),
+    sa.Column('ok_mask', sa.Integer(), nullable=False),
+    sa.Column('bad_mask', sa.Integer(), nullable=False),
+    sa.Column('pair_compliance', sa.BigInteger(), nullable=False),
+    sa.Column('pair_notes', sa.BigInteger(), nullable=False),
+    sa.Column('pair_check_in', sa.BigInteger(), nullable=False),
+    sa.Column('pair_thanks', sa.BigInteger(), nullable=False),
+    sa.Column('pair_opps_a', sa.BigInteger(), nullable=False),
+    sa.Column('pair_opps_b', sa.BigInteger(), nullable=False),
+    sa.Column('pair_outcome', sa.BigInteger(), nullable=False),
+    sa.Column('open_due_max', coach_app.models.types.UTCDateTime(), nullable=True),
+    sa.Column('updated_at', coach_app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('notes_on_time', sa.Integer(), nullable=False),
+    sa.Column('notes_late', sa.Integer(), nullable=False),
+    sa.Column('notes_open', sa.Integer(), nullable=False),
+    sa.Column('contacts_on_time', sa.Integer(), nullable=False),
+    sa.Column('contacts_late', sa.Integer(), nullable=False),
+    sa.Column('contacts_open', sa.Integer(), nullable=False),
+    sa.Column('next_step_on_time', sa.Integer(), nullable=False),
+    sa.Column('next_step_late', sa.Integer(), nullable=False),
+    sa.Column('next_step_open', sa.Integer(), nullable=False),
+    sa.Column('thank_you_email_on_time', sa.Integer(), nullable=False),
+    sa.Column('thank_you_email_late', sa.Integer(), nullable=False),
+    sa.Column('thank_you_email_open', sa.Integer(), nullable=False),
+    sa.Column('thank_you_note_on_time', sa.Integer(), nullable=False),
+    sa.Column('thank_you_note_late', sa.Integer(), nullable=False),
+    sa.Column('thank_you_note_open', sa.Integer(), nullable=False),
+    sa.Column('info_gift_on_time', sa.Integer(), nullable=False),
+    sa.Column('info_gift_late', sa.Integer(), nullable=False),
+    sa.Column('info_gift_open', sa.Integer(), nullable=False),
+    sa.Column('second_interview_on_time', sa.Integer(), nullable=False),
+    sa.Column('second_interview_late', sa.Integer(), nullable=False),
+    sa.Column('second_interview_open', sa.Integer(), nullable=False),
+    sa.Column('referral_on_time', sa.Integer(), nullable=False),
+    sa.Column('referral_late', sa.Integer(), nullable=False),
+    sa.Column('referral_open', sa.Integer(), nullable=False),
+    sa.Column('check_in_on_time', sa.Integer(), nullable=False),
+    sa.Column('check_in_late', sa.Integer(), nullable=False),
+    sa.Column('check_in_open', sa.Integer(), nullable=False),
+    sa.Column('callback_on_time', sa.Integer(), nullable=False),
+    sa.Column('callback_late', sa.Integer(), nullable=False),
+    sa.Column('callback_open', sa.Integer(), nullable=False),
+    sa.Column('rejection_thanks_on_time', sa.Integer(), nullable=False),
+    sa.Column('rejection_thanks_late', sa.Integer(), nullable=False),
+    sa.Column('rejection_thanks_open', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['opportunity_id'], ['opportunities.id'], name=op.f('fk_analytics_opportunity_facts_opportunity_id_opportunities'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('opportunity_id', name=op.f('pk_analytics_opportunity_facts'))
+    )
+    with op.batch_alter_table('analytics_opportunity_facts', schema=None) as batch_op:
+        batch_op.create_index('ix_analytics_facts_client', ['client_id', 'organization_id', 'open_due_max', 'first_interview_on', 'coach_id', 'rounds', 'industry', 'pair_compliance', 'pair_notes', 'pair_check_in', 'pair_thanks', 'pair_opps_a', 'pair_opps_b', 'pair_outcome'], unique=False)
+        batch_op.create_index('ix_analytics_facts_coach', ['organization_id', 'coach_id', 'open_due_max', 'first_interview_on', 'rounds', 'industry', 'client_id', 'interview_month', 'pair_compliance', 'pair_notes', 'pair_check_in', 'pair_thanks', 'pair_opps_a', 'pair_opps_b', 'pair_outcome'], unique=False)
+        batch_op.create_index('ix_analytics_facts_main', ['organization_id', 'interview_month', 'outcome', 'band', 'hours_bucket', 'open_due_max', 'first_interview_on', 'coach_id', 'rounds', 'industry', 'client_id', 'pair_compliance', 'pair_notes', 'pair_check_in', 'pair_thanks', 'pair_opps_a', 'pair_opps_b'], unique=False)
+        batch_op.create_index('ix_analytics_facts_org_open_due', ['organization_id', 'open_due_max'], unique=False)
+        batch_op.create_index('ix_analytics_facts_rules', ['organization_id', 'is_decided', 'is_offer', 'ok_mask', 'bad_mask', 'open_due_max', 'first_interview_on', 'coach_id', 'rounds', 'industry', 'client_id'], unique=False)
 
     op.create_table('interviews',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -270,6 +388,7 @@ def upgrade():
     sa.Column('link', sa.String(length=500), nullable=True),
     sa.Column('due_at', coach_app.models.types.UTCDateTime(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status_reason', sa.String(length=200), nullable=True),
     sa.Column('claimed_at', coach_app.models.types.UTCDateTime(), nullable=True),
     sa.Column('claim_token', sa.String(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -284,6 +403,7 @@ def upgrade():
     sa.UniqueConstraint('task_id', 'kind', name='uq_outbox_messages_task_kind')
     )
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_messages_org_status', ['organization_id', 'status'], unique=False)
         batch_op.create_index('ix_outbox_messages_pending_due', ['due_at'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.create_index(batch_op.f('ix_outbox_messages_recipient_id'), ['recipient_id'], unique=False)
         batch_op.create_index('ix_outbox_messages_status_claimed', ['status', 'claimed_at'], unique=False)
@@ -317,6 +437,7 @@ def downgrade():
         batch_op.drop_index('ix_outbox_messages_status_claimed')
         batch_op.drop_index(batch_op.f('ix_outbox_messages_recipient_id'))
         batch_op.drop_index('ix_outbox_messages_pending_due', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.drop_index('ix_outbox_messages_org_status')
 
     op.drop_table('outbox_messages')
     with op.batch_alter_table('follow_up_tasks', schema=None) as batch_op:
@@ -339,11 +460,24 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_interviews_client_id'))
 
     op.drop_table('interviews')
+    with op.batch_alter_table('analytics_opportunity_facts', schema=None) as batch_op:
+        batch_op.drop_index('ix_analytics_facts_rules')
+        batch_op.drop_index('ix_analytics_facts_org_open_due')
+        batch_op.drop_index('ix_analytics_facts_main')
+        batch_op.drop_index('ix_analytics_facts_coach')
+        batch_op.drop_index('ix_analytics_facts_client')
+
+    op.drop_table('analytics_opportunity_facts')
     with op.batch_alter_table('opportunities', schema=None) as batch_op:
         batch_op.drop_index('ix_opportunities_org_outcome')
         batch_op.drop_index(batch_op.f('ix_opportunities_client_id'))
 
     op.drop_table('opportunities')
+    with op.batch_alter_table('cohort_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cohort_requests_cohort_id'))
+        batch_op.drop_index('ix_cohort_requests_coach_status')
+
+    op.drop_table('cohort_requests')
     with op.batch_alter_table('cohort_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cohort_members_client_id'))
 
@@ -352,6 +486,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_coaching_notes_client_id'))
 
     op.drop_table('coaching_notes')
+    op.drop_table('reminder_preferences')
+    op.drop_table('organization_reminder_policies')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitations_user_id'))
         batch_op.drop_index(batch_op.f('ix_invitations_organization_id'))

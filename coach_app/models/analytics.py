@@ -1,0 +1,149 @@
+"""Per-opportunity facts that the analytics dashboard aggregates (see docs/analytics.md).
+
+One row per opportunity with at least one interview, kept up to date in the same
+transaction as every change to its tasks, interviews or outcome
+(coach_app/services/analytics_facts.py). Nothing here depends on the clock:
+
+- per rule, how many tasks were completed on time, completed late, or are still open;
+- the "settled" reading of the row, true once every open task is past due (open = missed):
+  compliance band, per-rule groups as bit masks, and the headline counters, each pair of
+  counters packed into one integer (numerator << 32 | denominator) so the dashboard's GROUP
+  BY sums half as many columns;
+- `open_due_max`, the latest due time of an open task. Rows with open_due_max < now are
+  settled and read from the covering indexes below; the few others (a task not yet due)
+  are read one by one and split into missed and pending at read time.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from coach_app.extensions import db
+from coach_app.models.types import UTCDateTime, utcnow
+from coach_app.playbook import Rule
+
+FACT_RULES = tuple(rule.value for rule in Rule)
+STATUS_PARTS = ("on_time", "late", "open")
+PAIR_SHIFT = 32  # each packed counter stays below 2**31, so sums of pairs never overflow
+PAIRS = (
+    "pair_compliance",  # tasks on time << 32 | tasks counted
+    "pair_notes",  # notes done on the interview's local date << 32 | notes tasks counted
+    "pair_check_in",  # check-ins on time << 32 | check-ins counted
+    "pair_thanks",  # post-rejection thanks on time << 32 | counted
+    "pair_opps_a",  # (any task counted) << 32 | (any notes task counted)
+    "pair_opps_b",  # (any check-in counted) << 32 | (any post-rejection thanks counted)
+    "pair_outcome",  # offer << 32 | decided (offer, rejected, no_response)
+)
+# Columns the settled queries filter on; every covering index carries them.
+_FILTERS = ("open_due_max", "first_interview_on", "coach_id", "rounds", "industry", "client_id")
+
+
+def fact_column(rule: str, part: str) -> str:
+    """Column name holding `part` (on_time, late, open) counts for `rule` ("notes_late")."""
+    return f"{rule}_{part}"
+
+
+def pack(high: int, low: int) -> int:
+    """Two counters in one integer: high << 32 | low."""
+    return (int(high) << PAIR_SHIFT) | int(low)
+
+
+def unpack(value: int) -> tuple[int, int]:
+    """The two counters of a packed integer (or of a sum of packed integers)."""
+    value = int(value or 0)
+    return value >> PAIR_SHIFT, value & ((1 << PAIR_SHIFT) - 1)
+
+
+class OpportunityFact(db.Model):
+    """Behaviour and outcome of one opportunity, reduced to counts (a read model)."""
+
+    __tablename__ = "analytics_opportunity_facts"
+    __table_args__ = (
+        # Covering indexes, each in the order of one GROUP BY, so SQLite aggregates while it
+        # walks the index: no sort, no table lookups (docs/analytics.md, "Performance").
+        Index(
+            "ix_analytics_facts_main",
+            "organization_id",
+            "interview_month",
+            "outcome",
+            "band",
+            "hours_bucket",
+            *_FILTERS,
+            *PAIRS[:6],
+        ),
+        Index(
+            "ix_analytics_facts_rules",
+            "organization_id",
+            "is_decided",
+            "is_offer",
+            "ok_mask",
+            "bad_mask",
+            *_FILTERS,
+        ),
+        Index(
+            "ix_analytics_facts_coach",
+            "organization_id",
+            "coach_id",
+            *[c for c in _FILTERS if c != "coach_id"],
+            "interview_month",
+            *PAIRS,
+        ),
+        Index(
+            "ix_analytics_facts_client",
+            "client_id",
+            "organization_id",
+            *[c for c in _FILTERS if c != "client_id"],
+            *PAIRS,
+        ),
+        # Finds the few rows with a task not yet due, whose open counts need splitting.
+        Index("ix_analytics_facts_org_open_due", "organization_id", "open_due_max"),
+    )
+
+    opportunity_id: Mapped[int] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True
+    )
+    organization_id: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[int] = mapped_column(Integer)
+    coach_id: Mapped[int] = mapped_column(Integer)
+    industry: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_decided: Mapped[int] = mapped_column(Integer, default=0)
+    is_offer: Mapped[int] = mapped_column(Integer, default=0)
+    # The local date (and "YYYY-MM") of the first round: the date filter and the month view.
+    first_interview_on: Mapped[date] = mapped_column(Date)
+    interview_month: Mapped[str] = mapped_column(String(7))
+    rounds: Mapped[int] = mapped_column(Integer)
+    all_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    all_late: Mapped[int] = mapped_column(Integer, default=0)
+    all_open: Mapped[int] = mapped_column(Integer, default=0)
+    # Interviews whose notes were completed on the interview's local date (fixed once done).
+    notes_same_day: Mapped[int] = mapped_column(Integer, default=0)
+    # First round's thank-you email: hours from interview end, when it was sent.
+    thank_you_hours: Mapped[float | None] = mapped_column(Float)
+    hours_bucket: Mapped[str | None] = mapped_column(String(16))
+    # The settled reading (every open task missed): band and per-rule groups as bit masks.
+    band: Mapped[str | None] = mapped_column(String(8))
+    ok_mask: Mapped[int] = mapped_column(Integer, default=0)
+    bad_mask: Mapped[int] = mapped_column(Integer, default=0)
+    pair_compliance: Mapped[int] = mapped_column(BigInteger, default=0)
+    pair_notes: Mapped[int] = mapped_column(BigInteger, default=0)
+    pair_check_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    pair_thanks: Mapped[int] = mapped_column(BigInteger, default=0)
+    pair_opps_a: Mapped[int] = mapped_column(BigInteger, default=0)
+    pair_opps_b: Mapped[int] = mapped_column(BigInteger, default=0)
+    pair_outcome: Mapped[int] = mapped_column(BigInteger, default=0)
+    open_due_max: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# Per rule and status part: notes_on_time, notes_late, notes_open, contacts_on_time, ...
+for _rule in FACT_RULES:
+    for _part in STATUS_PARTS:
+        _name = fact_column(_rule, _part)
+        setattr(
+            OpportunityFact,
+            _name,
+            mapped_column(_name, Integer, default=0, nullable=False),
+        )

@@ -1,0 +1,576 @@
+"""Read-side queries for coaches: the client pipeline and the exceptions queue.
+
+Both pages answer with a fixed number of SQL statements whatever the number of clients:
+per-client figures come from GROUP BY aggregates over the task table, with the playbook's
+status as a SQL CASE (coach_app.playbook.sql) and the same-day notes split from
+coach_app.playbook.measures_sql. Only the rows of the page being shown are ever loaded.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Float, case, cast, func, literal, or_, select, union_all
+from sqlalchemy.sql.functions import coalesce
+
+from coach_app.access import client_scope
+from coach_app.extensions import db
+from coach_app.models import (
+    ClientProfile,
+    Cohort,
+    CohortMember,
+    FollowUpTask,
+    Interview,
+    Opportunity,
+    Organization,
+    Role,
+    User,
+)
+from coach_app.playbook import RULES, PlaybookError, Rate, Rule, Status
+from coach_app.playbook.clock import end_of_local_day, local_date
+from coach_app.playbook.measures_sql import (
+    NOTES_CHECK,
+    NOTES_SAME_DAY,
+    notes_completed_same_day,
+    task_notes_day_case,
+)
+from coach_app.playbook.sql import task_status_case
+
+COMPLIANCE_WINDOW = timedelta(days=30)
+SORTS = ("name", "compliance", "overdue", "next_due", "last_activity")
+ARCHIVE_FILTERS = ("active", "archived", "all")
+EXCEPTION_ROWS_PER_GROUP = 10
+OVERDUE, DUE_TODAY = "overdue", "due_today"
+
+_COUNTED = [Status.ON_TIME.value, Status.LATE.value, Status.MISSED.value]
+
+
+def _open(task=FollowUpTask):
+    return task.completed_at.is_(None) & task.waived_reason.is_(None)
+
+
+def _client_zone():
+    # The client's own zone, else the organisation's: User.effective_timezone, in SQL.
+    return coalesce(User.timezone, Organization.timezone)
+
+
+@dataclass(frozen=True)
+class PipelineQuery:
+    """What the coach asked to see: filters, sort and page (already cleaned)."""
+
+    sort: str = "name"
+    descending: bool = False
+    q: str = ""
+    cohort_id: int | None = None
+    coach_id: int | None = None
+    overdue_only: bool = False
+    archived: str = "active"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "PipelineQuery":
+        """Build from request.args, ignoring anything malformed (a filter never errors)."""
+        sort = args.get("sort", "name")
+        archived = args.get("archived", "active")
+        return cls(
+            sort=sort if sort in SORTS else "name",
+            descending=args.get("dir") == "desc",
+            q=(args.get("q") or "").strip()[:100],
+            cohort_id=_int_or_none(args.get("cohort")),
+            coach_id=_int_or_none(args.get("coach")),
+            overdue_only=args.get("overdue") in ("1", "on", "true", "y"),
+            archived=archived if archived in ARCHIVE_FILTERS else "active",
+            page=max(1, _int_or_none(args.get("page")) or 1),
+        )
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    # Larger ids can't exist and would overflow PostgreSQL's integer parameters.
+    return number if 0 < number < 2**31 else None
+
+
+@dataclass
+class NextDue:
+    task_id: int
+    rule: str
+    title: str
+    due_at: datetime
+
+
+@dataclass
+class PipelineRow:
+    """One client's line in the pipeline."""
+
+    client_id: int
+    name: str
+    email: str
+    timezone: str
+    signed_up: bool
+    archived_at: datetime | None
+    coach_name: str
+    last_activity_at: datetime | None
+    compliance: Rate
+    notes_rate: Rate
+    overdue: int
+    next_due: NextDue | None = None
+    stages: list[tuple[str, int]] = field(default_factory=list)
+    decided: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class PipelinePage:
+    rows: list[PipelineRow]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+
+
+def _scope_ids(user, query: PipelineQuery):
+    """Subquery of the client ids on this pipeline (tenancy, coach, archive, cohort, name)."""
+    conditions = [client_scope(user)]
+    if user.role == Role.ADMIN and query.coach_id:
+        conditions.append(ClientProfile.coach_id == query.coach_id)
+    if query.archived == "active":
+        conditions.append(ClientProfile.archived_at.is_(None))
+    elif query.archived == "archived":
+        conditions.append(ClientProfile.archived_at.is_not(None))
+    if query.cohort_id:
+        members = select(CohortMember.client_id).where(CohortMember.cohort_id == query.cohort_id)
+        conditions.append(ClientProfile.id.in_(members))
+    stmt = select(ClientProfile.id).where(*conditions)
+    if query.q:
+        stmt = stmt.join(User, User.id == ClientProfile.user_id).where(
+            or_(
+                User.name.icontains(query.q, autoescape=True),
+                User.email.icontains(query.q, autoescape=True),
+            )
+        )
+    return stmt
+
+
+def _task_aggregates(ids, now: datetime, *, with_notes: bool = True):
+    """Per-client counts over the compliance window (tasks due in the last 30 days)."""
+    status = task_status_case(FollowUpTask, now)
+
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    columns = [
+        FollowUpTask.client_id.label("client_id"),
+        count(status == Status.ON_TIME.value).label("on_time"),
+        count(status.in_(_COUNTED)).label("counted"),
+    ]
+    if with_notes:
+        # CASE evaluates lazily: the notes split only runs for notes tasks (one in eight rows).
+        is_notes = FollowUpTask.rule == Rule.NOTES.value
+        notes = case((is_notes, task_notes_day_case(FollowUpTask, now)))
+        columns += [
+            count(notes == NOTES_SAME_DAY).label("notes_same_day"),
+            count(notes.is_not(None)).label("notes_counted"),
+        ]
+    return (
+        select(*columns)
+        .where(
+            FollowUpTask.client_id.in_(ids),
+            FollowUpTask.due_at > now - COMPLIANCE_WINDOW,
+            FollowUpTask.due_at <= now,
+        )
+        .group_by(FollowUpTask.client_id)
+        .subquery("window_agg")
+    )
+
+
+def _open_aggregates(ids, now: datetime):
+    """Per-client overdue count and next deadline, from open tasks only (partial index)."""
+    return (
+        select(
+            FollowUpTask.client_id.label("client_id"),
+            func.sum(case((FollowUpTask.due_at < now, 1), else_=0)).label("overdue"),
+            func.min(case((FollowUpTask.due_at >= now, FollowUpTask.due_at))).label("next_due"),
+        )
+        .where(FollowUpTask.client_id.in_(ids), _open())
+        .group_by(FollowUpTask.client_id)
+        .subquery("open_agg")
+    )
+
+
+def pipeline(user, query: PipelineQuery, *, per_page: int, now: datetime | None = None):
+    """The page of the pipeline `user` asked for; a fixed number of queries for any roster.
+
+    The whole roster is aggregated only for what the sort or filter needs (open tasks for
+    overdue / next due, the 30-day window for compliance); the figures shown are computed for
+    the page's clients alone, so sorting by name costs the same for 50 clients or 5,000.
+    """
+    now = now or datetime.now(UTC)
+    ids = _scope_ids(user, query)
+    order = select(ClientProfile.id).join(User, User.id == ClientProfile.user_id)
+    order = order.where(ClientProfile.id.in_(ids))
+    sort_key = {"name": func.lower(User.name), "last_activity": ClientProfile.last_activity_at}
+    needs_open = query.overdue_only or query.sort in ("overdue", "next_due")
+    if needs_open:
+        open_ = _open_aggregates(ids, now)
+        sort_key["overdue"] = coalesce(open_.c.overdue, 0)
+        sort_key["next_due"] = open_.c.next_due
+    if query.overdue_only:
+        order = order.join(open_, open_.c.client_id == ClientProfile.id)
+        order = order.where(open_.c.overdue > 0)
+    # The count needs the filters only, never the aggregates a sort uses.
+    total = db.session.scalar(select(func.count()).select_from(order.subquery()))
+    if needs_open and not query.overdue_only:
+        order = order.outerjoin(open_, open_.c.client_id == ClientProfile.id)
+    if query.sort == "compliance":
+        window = _task_aggregates(ids, now, with_notes=False)
+        order = order.outerjoin(window, window.c.client_id == ClientProfile.id)
+        sort_key["compliance"] = cast(window.c.on_time, Float) / func.nullif(window.c.counted, 0)
+
+    pages = max(1, math.ceil(total / per_page))
+    page = min(query.page, pages)
+    key = sort_key[query.sort]
+    ordered = key.desc() if query.descending else key.asc()
+    # Clients without a value (no counted task, nothing due) go last in both directions.
+    page_ids = list(
+        db.session.scalars(
+            order.order_by(key.is_(None), ordered, func.lower(User.name), ClientProfile.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    rows = _rows(page_ids, now) if page_ids else []
+    if rows:
+        by_id = {row.client_id: row for row in rows}
+        _add_notes_checks(by_id, now)
+        _add_next_due(by_id, now)
+        _add_stages(by_id)
+    return PipelinePage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
+
+
+def _rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
+    """The page's clients with their 30-day figures and overdue counts, in page order."""
+    window = _task_aggregates(page_ids, now)
+    open_ = _open_aggregates(page_ids, now)
+    coach = User.__table__.alias("coach")
+    stmt = (
+        select(
+            ClientProfile.id,
+            User.name,
+            User.email,
+            _client_zone().label("tz"),
+            User.password_hash.is_not(None).label("signed_up"),
+            ClientProfile.archived_at,
+            ClientProfile.last_activity_at,
+            coach.c.name.label("coach_name"),
+            coalesce(window.c.on_time, 0).label("on_time"),
+            coalesce(window.c.counted, 0).label("counted"),
+            coalesce(window.c.notes_same_day, 0).label("notes_same_day"),
+            coalesce(window.c.notes_counted, 0).label("notes_counted"),
+            coalesce(open_.c.overdue, 0).label("overdue"),
+        )
+        .join(User, User.id == ClientProfile.user_id)
+        .join(Organization, Organization.id == ClientProfile.organization_id)
+        .join(coach, coach.c.id == ClientProfile.coach_id)
+        .outerjoin(window, window.c.client_id == ClientProfile.id)
+        .outerjoin(open_, open_.c.client_id == ClientProfile.id)
+        .where(ClientProfile.id.in_(page_ids))
+    )
+    rows = {
+        r.id: PipelineRow(
+            client_id=r.id,
+            name=r.name,
+            email=r.email,
+            timezone=r.tz,
+            signed_up=bool(r.signed_up),
+            archived_at=r.archived_at,
+            coach_name=r.coach_name,
+            last_activity_at=r.last_activity_at,
+            compliance=Rate(int(r.on_time), int(r.counted)),
+            notes_rate=Rate(int(r.notes_same_day), int(r.notes_counted)),
+            overdue=int(r.overdue),
+        )
+        for r in db.session.execute(stmt)
+    }
+    return [rows[client_id] for client_id in page_ids if client_id in rows]
+
+
+def _add_notes_checks(by_id: dict[int, PipelineRow], now: datetime) -> None:
+    """Decide the rare notes completions near a local-day boundary with the playbook clock."""
+    notes = task_notes_day_case(FollowUpTask, now)
+    stmt = (
+        select(
+            FollowUpTask.client_id,
+            FollowUpTask.due_at,
+            FollowUpTask.completed_at,
+            Interview.timezone,
+        )
+        .join(Interview, Interview.id == FollowUpTask.interview_id)
+        .where(
+            FollowUpTask.client_id.in_(list(by_id)),
+            FollowUpTask.rule == Rule.NOTES.value,
+            FollowUpTask.due_at > now - COMPLIANCE_WINDOW,
+            FollowUpTask.due_at <= now,
+            notes == NOTES_CHECK,
+        )
+    )
+    for client_id, due_at, completed_at, tz in db.session.execute(stmt):
+        if notes_completed_same_day(due_at=due_at, completed_at=completed_at, tz=tz):
+            row = by_id[client_id]
+            row.notes_rate = Rate(row.notes_rate.numerator + 1, row.notes_rate.denominator)
+
+
+def _add_next_due(by_id: dict[int, PipelineRow], now: datetime) -> None:
+    """The earliest open, not-yet-due task of each client on the page (one windowed query)."""
+    ranked = (
+        select(
+            FollowUpTask.id,
+            FollowUpTask.client_id,
+            FollowUpTask.rule,
+            FollowUpTask.due_at,
+            func.row_number()
+            .over(
+                partition_by=FollowUpTask.client_id,
+                order_by=(FollowUpTask.due_at, FollowUpTask.id),
+            )
+            .label("rank"),
+        )
+        .where(FollowUpTask.client_id.in_(list(by_id)), _open(), FollowUpTask.due_at >= now)
+        .subquery()
+    )
+    stmt = select(ranked.c.id, ranked.c.client_id, ranked.c.rule, ranked.c.due_at).where(
+        ranked.c.rank == 1
+    )
+    for task_id, client_id, rule, due_at in db.session.execute(stmt):
+        due_at = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+        by_id[client_id].next_due = NextDue(task_id, rule, rule_title(rule), due_at)
+
+
+def rule_title(rule: str) -> str:
+    """The playbook's title for a stored rule id (the raw id if it is unknown)."""
+    try:
+        return RULES[Rule(rule)].title
+    except ValueError:
+        return rule
+
+
+def _add_stages(by_id: dict[int, PipelineRow]) -> None:
+    """Open opportunities by their latest round ("R1: 2, R2: 1") and decided counts."""
+    latest = (
+        select(
+            Opportunity.id,
+            Opportunity.client_id,
+            Opportunity.outcome,
+            func.max(Interview.round_number).label("latest_round"),
+        )
+        .outerjoin(Interview, Interview.opportunity_id == Opportunity.id)
+        .where(Opportunity.client_id.in_(list(by_id)))
+        .group_by(Opportunity.id, Opportunity.client_id, Opportunity.outcome)
+        .subquery()
+    )
+    stmt = select(
+        latest.c.client_id, latest.c.outcome, latest.c.latest_round, func.count()
+    ).group_by(latest.c.client_id, latest.c.outcome, latest.c.latest_round)
+    stages: dict[int, dict[int, int]] = {client_id: {} for client_id in by_id}
+    decided: dict[int, dict[str, int]] = {client_id: {} for client_id in by_id}
+    for client_id, outcome, round_number, count in db.session.execute(stmt):
+        if outcome == "open":
+            stages[client_id][round_number or 0] = count
+        else:
+            decided[client_id][outcome] = decided[client_id].get(outcome, 0) + count
+    for client_id, row in by_id.items():
+        row.stages = [
+            (f"R{n}" if n else "no interview yet", count)
+            for n, count in sorted(stages[client_id].items())
+        ]
+        row.decided = sorted(decided[client_id].items())
+
+
+def cohort_choices(user) -> list[tuple[int, str]]:
+    """Cohorts the pipeline can filter by: those holding at least one client in scope."""
+    members = (
+        select(CohortMember.cohort_id)
+        .join(ClientProfile, ClientProfile.id == CohortMember.client_id)
+        .where(client_scope(user))
+    )
+    return list(
+        db.session.execute(
+            select(Cohort.id, Cohort.name)
+            .where(Cohort.organization_id == user.organization_id, Cohort.id.in_(members))
+            .order_by(Cohort.name)
+        ).all()
+    )
+
+
+def coach_choices(organization_id: int) -> list[tuple[int, str]]:
+    """The organisation's coaches, for filters and select boxes."""
+    return list(
+        db.session.execute(
+            select(User.id, User.name)
+            .where(User.organization_id == organization_id, User.role == Role.COACH)
+            .order_by(User.name)
+        ).all()
+    )
+
+
+# --- exceptions queue -----------------------------------------------------------------------
+
+
+@dataclass
+class ExceptionItem:
+    task_id: int
+    client_id: int
+    client_name: str
+    company: str
+    role: str
+    due_at: datetime
+    timezone: str
+
+
+@dataclass
+class ExceptionGroup:
+    rule: str
+    title: str
+    kind: str
+    clients: int
+    tasks: int
+    items: list[ExceptionItem] = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        """'Thank-you email overdue: 3 clients'."""
+        when = "overdue" if self.kind == OVERDUE else "due today"
+        noun = "client" if self.clients == 1 else "clients"
+        return f"{self.title} {when}: {self.clients} {noun}"
+
+
+def _end_of_today_by_zone(zones: list[str], now: datetime) -> dict[str, datetime]:
+    ends = {}
+    for name in zones:
+        try:
+            ends[name] = end_of_local_day(local_date(now, name), name)
+        except PlaybookError:  # an unknown stored zone: fall back to UTC's day
+            ends[name] = end_of_local_day(local_date(now, "UTC"), "UTC")
+    return ends
+
+
+def exceptions(
+    user,
+    *,
+    coach_id: int | None = None,
+    rule: str | None = None,
+    kind: str | None = None,
+    limit: int = EXCEPTION_ROWS_PER_GROUP,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> list[ExceptionGroup]:
+    """Open tasks overdue or due today (in each client's local day), grouped by rule and kind.
+
+    Three queries whatever the roster: the clients' distinct zones, the group counts, and
+    the first `limit` rows of each group (or one group's rows from `offset`, to page through).
+    """
+    now = now or datetime.now(UTC)
+    conditions = [client_scope(user), ClientProfile.archived_at.is_(None)]
+    if user.role == Role.ADMIN and coach_id:
+        conditions.append(ClientProfile.coach_id == coach_id)
+    zone = _client_zone()
+    people = (
+        select(ClientProfile.id)
+        .join(User, User.id == ClientProfile.user_id)
+        .join(Organization, Organization.id == ClientProfile.organization_id)
+        .where(*conditions)
+    )
+    zones = list(db.session.scalars(people.with_only_columns(zone).distinct()))
+    if not zones:
+        return []
+    ends = _end_of_today_by_zone(zones, now)
+    stamp = FollowUpTask.due_at.type  # binds as naive UTC, like the column itself
+    end_of_today = case(
+        *[(zone == name, literal(end, stamp)) for name, end in ends.items()],
+        else_=literal(now, stamp),
+    )
+    kind_expr = case((FollowUpTask.due_at < now, literal(OVERDUE)), else_=literal(DUE_TODAY))
+    base = (
+        select(FollowUpTask.id)
+        .join(ClientProfile, ClientProfile.id == FollowUpTask.client_id)
+        .join(User, User.id == ClientProfile.user_id)
+        .join(Organization, Organization.id == ClientProfile.organization_id)
+        .where(*conditions, _open(), FollowUpTask.due_at <= end_of_today)
+    )
+    if rule:
+        base = base.where(FollowUpTask.rule == rule)
+    if kind in (OVERDUE, DUE_TODAY):
+        base = base.where(kind_expr == kind)
+
+    # Group over a flat subquery: PostgreSQL can't match a CASE with bound parameters in
+    # SELECT against the same CASE in GROUP BY.
+    flat = base.with_only_columns(
+        FollowUpTask.rule.label("rule"),
+        kind_expr.label("kind"),
+        FollowUpTask.client_id.label("client_id"),
+    ).subquery()
+    counts = db.session.execute(
+        select(
+            flat.c.rule,
+            flat.c.kind,
+            func.count(func.distinct(flat.c.client_id)),
+            func.count(),
+        ).group_by(flat.c.rule, flat.c.kind)
+    ).all()
+    groups = {
+        (r, k): ExceptionGroup(rule=r, title=rule_title(r), kind=k, clients=c, tasks=t)
+        for r, k, c, t in counts
+    }
+    if not groups:
+        return []
+
+    # One statement, one small part per group (at most two per rule): each part reads its
+    # first rows straight off the due-time index instead of ranking every open task.
+    # Overdue: most recently missed first (the most actionable); due today: soonest first.
+    parts = []
+    for position, (group_rule, group_kind) in enumerate(sorted(groups)):
+        part = base.with_only_columns(
+            FollowUpTask.id.label("task_id"), literal(position).label("part")
+        ).where(FollowUpTask.rule == group_rule)
+        if group_kind == OVERDUE:
+            part = part.where(FollowUpTask.due_at < now).order_by(
+                FollowUpTask.due_at.desc(), FollowUpTask.id.desc()
+            )
+        else:
+            part = part.where(FollowUpTask.due_at >= now).order_by(
+                FollowUpTask.due_at, FollowUpTask.id
+            )
+        parts.append(select(part.limit(limit).offset(offset).subquery()))
+    ranked = union_all(*parts).subquery()
+    # Only the rows shown are joined to their client and opportunity.
+    stmt = (
+        select(
+            ranked.c.task_id,
+            ranked.c.part,
+            FollowUpTask.due_at,
+            ClientProfile.id.label("client_id"),
+            User.name.label("client_name"),
+            zone.label("tz"),
+            Opportunity.company,
+            Opportunity.role,
+        )
+        .join(FollowUpTask, FollowUpTask.id == ranked.c.task_id)
+        .join(ClientProfile, ClientProfile.id == FollowUpTask.client_id)
+        .join(User, User.id == ClientProfile.user_id)
+        .join(Organization, Organization.id == ClientProfile.organization_id)
+        .join(Opportunity, Opportunity.id == FollowUpTask.opportunity_id)
+    )
+    keys = sorted(groups)
+    for r in db.session.execute(stmt):
+        groups[keys[r.part]].items.append(
+            ExceptionItem(r.task_id, r.client_id, r.client_name, r.company, r.role, r.due_at, r.tz)
+        )
+    for group in groups.values():  # the join does not keep each part's order
+        newest_first = group.kind == OVERDUE
+        group.items.sort(key=lambda item: (item.due_at, item.task_id), reverse=newest_first)
+    rule_order = {rule_id.value: i for i, rule_id in enumerate(RULES)}
+    return sorted(
+        groups.values(),
+        key=lambda g: (g.kind != OVERDUE, rule_order.get(g.rule, len(rule_order)), g.rule),
+    )

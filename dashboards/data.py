@@ -1,0 +1,822 @@
+"""Every analytics query: SQL aggregates over the per-opportunity facts -> pandas DataFrames.
+
+The scope is enforced here, from the role of the user passed in, never only in the layout:
+
+- a coach sees opportunities of their own clients;
+- an organizer sees members of their own cohorts, as aggregates only: no per-client or
+  per-opportunity rows, no coach comparison, and every group resting on fewer than
+  MIN_GROUP_SIZE opportunities comes back as "too few" with its numbers blanked;
+- an admin sees their organisation, including the comparison across coaches.
+
+Definitions are PLAYBOOK.md's, through coach_app.playbook (rates, Wilson intervals, bands,
+statuses). Time matters only for open tasks: an open task is pending until its due time and
+missed after it. Each fact row stores its "settled" reading (every open task missed), which
+is true once its open tasks are all past due (open_due_max < now): those rows are summed in
+SQL, walking a covering index in GROUP BY order. The few rows with a task not yet due are
+read one by one, their pending tasks counted from the task table, and re-read in Python with
+the same function that wrote the facts (see docs/analytics.md).
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.exc import OperationalError
+
+from coach_app.extensions import db
+from coach_app.models import ClientProfile, Cohort, CohortMember, FollowUpTask, Role, User
+from coach_app.models.analytics import (
+    FACT_RULES,
+    PAIR_SHIFT,
+    STATUS_PARTS,
+    OpportunityFact,
+    fact_column,
+    unpack,
+)
+from coach_app.playbook import (
+    DECIDED,
+    MIN_GROUP_SIZE,
+    RULES,
+    Rate,
+    Rule,
+    Status,
+    compliance_from_counts,
+)
+from coach_app.playbook.analytics import (
+    ALL_ON_TIME,
+    BANDS,
+    HOURS_LABELS,
+    LATE_OR_MISSED,
+    offer_rate_from_counts,
+)
+from coach_app.playbook.sql import task_status_case
+from coach_app.services import analytics_facts
+from coach_app.services.analytics_facts import reading
+
+ANALYTICS_ROLES = (Role.ADMIN, Role.COACH, Role.ORGANIZER)
+TOO_FEW = "too few"
+NOTE = "Associations, not causes: these figures do not show that following up causes offers."
+F = OpportunityFact.__table__
+MEASURES = {
+    "compliance": "Compliance",
+    "same_day_notes": "Same-day notes",
+    "check_in": "Check-in rate",
+    "rejection_thanks": "Post-rejection thanks",
+    "offer": "Offer rate",
+}
+ROUND_CHOICES = {"1": "1 round", "2": "2 rounds", "3+": "3 rounds or more"}
+# The rules the headline measures read; the by-rule view reads all of them.
+MAX_IDS = 2**31
+
+
+class AnalyticsAccessError(PermissionError):
+    """The user's role may not see this analytics view."""
+
+
+class FilterError(ValueError):
+    """A filter value that can't be understood (shown to the person, answered with 400)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the person asked for: interview date range, cohorts, coaches, rounds, industries."""
+
+    start: date | None = None
+    end: date | None = None
+    cohorts: tuple[int, ...] = ()
+    coaches: tuple[int, ...] = ()
+    rounds: str | None = None
+    industries: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _listify(value) -> list:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        return [v for v in value if v not in (None, "")]
+    return [value]
+
+
+def _ids(values, name: str) -> tuple[int, ...]:
+    ids = []
+    for value in _listify(values):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise FilterError(f"The {name} filter needs ids, not “{value}”.") from None
+        if not 0 < number < MAX_IDS:
+            raise FilterError(f"The {name} filter has an id out of range.")
+        ids.append(number)
+    return tuple(sorted(set(ids)))
+
+
+def _date(value, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        # Dash's date picker sends "YYYY-MM-DD" (sometimes with a time part).
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise FilterError(f"The {name} date must look like 2026-05-31.") from None
+
+
+def parse_filters(
+    *, start=None, end=None, cohorts=None, coaches=None, rounds=None, industries=None
+) -> Filters:
+    """Clean filter values from a Dash callback or a query string; FilterError if malformed."""
+    start_day, end_day = _date(start, "start"), _date(end, "end")
+    if start_day and end_day and start_day > end_day:
+        raise FilterError("The start date is after the end date.")
+    if rounds in ("", None):
+        rounds = None
+    elif str(rounds) not in ROUND_CHOICES:
+        raise FilterError("Choose 1, 2 or 3+ interview rounds.")
+    names = tuple(sorted({str(v).strip()[:100] for v in _listify(industries) if str(v).strip()}))
+    return Filters(
+        start=start_day,
+        end=end_day,
+        cohorts=_ids(cohorts, "cohort"),
+        coaches=_ids(coaches, "coach"),
+        rounds=None if rounds is None else str(rounds),
+        industries=names,
+    )
+
+
+def require_role(user, *roles) -> None:
+    """Raise AnalyticsAccessError unless the user is signed in with one of `roles`."""
+    allowed = roles or ANALYTICS_ROLES
+    if not getattr(user, "is_authenticated", False) or user.role not in allowed:
+        raise AnalyticsAccessError("This analytics view is not available to your role.")
+
+
+def is_organizer(user) -> bool:
+    """Organizers see aggregates only, with small groups shown as "too few"."""
+    return user.role == Role.ORGANIZER
+
+
+def _organizer_clients(user):
+    return (
+        select(CohortMember.client_id)
+        .join(Cohort, Cohort.id == CohortMember.cohort_id)
+        .where(Cohort.organizer_id == user.id, Cohort.organization_id == user.organization_id)
+    )
+
+
+_ANALYZED: set[str] = set()
+
+
+def _ensure_statistics() -> None:
+    """Once per process and database: give SQLite's planner statistics on the facts."""
+    url = str(db.engine.url)
+    if url in _ANALYZED or db.engine.dialect.name != "sqlite":
+        return
+    _ANALYZED.add(url)
+    try:
+        analytics_facts.analyze(db.engine)
+    except OperationalError:  # a busy database: the queries still work, only slower
+        _ANALYZED.discard(url)
+
+
+def scope_clauses(user) -> list:
+    """Where-clauses on the facts that limit them to what `user` may see."""
+    require_role(user)
+    _ensure_statistics()
+    clauses = [F.c.organization_id == user.organization_id]
+    if user.role == Role.COACH:
+        clauses.append(F.c.coach_id == user.id)
+    elif user.role == Role.ORGANIZER:
+        clauses.append(F.c.client_id.in_(_organizer_clients(user)))
+    return clauses
+
+
+def visible_cohorts(user):
+    """Select of (id, name) of the cohorts `user` may pick (their scope's cohorts)."""
+    require_role(user)
+    query = select(Cohort.id, Cohort.name).where(Cohort.organization_id == user.organization_id)
+    if user.role == Role.ORGANIZER:
+        query = query.where(Cohort.organizer_id == user.id)
+    elif user.role == Role.COACH:
+        mine = (
+            select(CohortMember.cohort_id)
+            .join(ClientProfile, ClientProfile.id == CohortMember.client_id)
+            .where(ClientProfile.coach_id == user.id)
+        )
+        query = query.where(Cohort.id.in_(mine))
+    return query.order_by(Cohort.name, Cohort.id)
+
+
+def visible_coaches(user):
+    """Select of (id, name) of the coaches `user` may filter by (none for organizers)."""
+    require_role(user)
+    query = select(User.id, User.name).where(
+        User.organization_id == user.organization_id, User.role == Role.COACH
+    )
+    if user.role == Role.COACH:
+        query = query.where(User.id == user.id)
+    elif user.role == Role.ORGANIZER:
+        query = query.where(literal(False))
+    return query.order_by(User.name, User.id)
+
+
+def filter_clauses(user, filters: Filters) -> list:
+    """Where-clauses on the facts for the filters, every id still checked against the scope."""
+    clauses = []
+    # Dates only (no redundant month bounds): a range on a leading index column tempts
+    # SQLite, which has no statistics here, away from the covering index the GROUP BY needs.
+    if filters.start:
+        clauses.append(F.c.first_interview_on >= filters.start)
+    if filters.end:
+        clauses.append(F.c.first_interview_on <= filters.end)
+    if filters.cohorts:
+        cohorts = visible_cohorts(user).where(Cohort.id.in_(filters.cohorts)).subquery()
+        members = select(CohortMember.client_id).where(
+            CohortMember.cohort_id.in_(select(cohorts.c.id))
+        )
+        clauses.append(F.c.client_id.in_(members))
+    if filters.coaches and not is_organizer(user):
+        clauses.append(F.c.coach_id.in_(filters.coaches))
+    if filters.rounds == "3+":
+        clauses.append(F.c.rounds >= 3)
+    elif filters.rounds:
+        clauses.append(F.c.rounds == int(filters.rounds))
+    if filters.industries:
+        clauses.append(F.c.industry.in_(filters.industries))
+    return clauses
+
+
+def current_time() -> datetime:
+    """The moment statuses are computed at (tests replace it to freeze the clock)."""
+    return datetime.now(UTC)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or current_time()
+
+
+# --- reading the facts: settled rows in SQL, live rows one by one ---------------------
+
+# Packed counter columns and the two sums each one carries (numerator, denominator).
+PAIR_NAMES = {
+    "pair_compliance": ("compliance_num", "compliance_den"),
+    "pair_notes": ("same_day_notes_num", "same_day_notes_den"),
+    "pair_check_in": ("check_in_num", "check_in_den"),
+    "pair_thanks": ("rejection_thanks_num", "rejection_thanks_den"),
+    "pair_opps_a": ("compliance_opps", "same_day_notes_opps"),
+    "pair_opps_b": ("check_in_opps", "rejection_thanks_opps"),
+    "pair_outcome": ("offer_num", "offer_den"),
+}
+MEASURE_PAIRS = tuple(p for p in PAIR_NAMES if p != "pair_outcome")
+SUM_COLUMNS = ["opportunities", *[name for pair in PAIR_NAMES.values() for name in pair]]
+LIVE_KEYS = (
+    "opportunity_id",
+    "client_id",
+    "coach_id",
+    "interview_month",
+    "outcome",
+    "hours_bucket",
+    "notes_same_day",
+)
+MAIN_KEYS = ("interview_month", "outcome", "band", "hours_bucket")
+RULE_KEYS = ("is_offer", "ok_mask", "bad_mask")
+
+
+def _settled(now: datetime):
+    # Every open task of these rows is past due, so the stored reading (open = missed) holds.
+    return or_(F.c.open_due_max.is_(None), F.c.open_due_max < now)
+
+
+def _live(now: datetime):
+    return F.c.open_due_max >= now
+
+
+def _where(user, filters: Filters | None) -> list:
+    return scope_clauses(user) + filter_clauses(user, filters or Filters())
+
+
+def _frame(query) -> pd.DataFrame:
+    result = db.session.execute(query)
+    columns = list(result.keys())
+    # Plain tuples: pandas builds a frame from SQLAlchemy Row objects several times slower.
+    return pd.DataFrame.from_records([tuple(row) for row in result], columns=columns)
+
+
+def _unpack(frame: pd.DataFrame) -> pd.DataFrame:
+    """Split every summed pair column into its two counters."""
+    for pair, (high, low) in PAIR_NAMES.items():
+        if pair not in frame.columns:
+            continue
+        column = frame.pop(pair)
+        # SQLite sums to int, PostgreSQL to Decimal; an empty LEFT JOIN group sums to NULL.
+        values = np.array([0 if v is None or pd.isna(v) else int(v) for v in column], "int64")
+        frame[high] = values >> PAIR_SHIFT
+        frame[low] = values & ((1 << PAIR_SHIFT) - 1)
+    return frame
+
+
+def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+    """GROUP BY `keys` over settled rows: count and the summed counter pairs, unpacked.
+
+    The keys, filters and pairs are all columns of one covering index, so SQLite answers
+    while walking the index, without a sort or a lookup into the table.
+    """
+    columns = [F.c[k] if isinstance(k, str) else k for k in keys]
+    query = (
+        select(
+            *columns,
+            func.count().label("opportunities"),
+            *[func.sum(F.c[p]).label(p) for p in pairs],
+        )
+        .where(*where, _settled(now))
+        .group_by(*columns)
+    )
+    return _unpack(_frame(query))
+
+
+def _pending_counts(where: list, now: datetime) -> dict[tuple[int, str], int]:
+    """Pending tasks per (opportunity, rule) of the live rows in scope, from the task table."""
+    status = task_status_case(FollowUpTask, now)
+    query = (
+        select(FollowUpTask.opportunity_id, FollowUpTask.rule, func.count())
+        .join(F, F.c.opportunity_id == FollowUpTask.opportunity_id)
+        .where(
+            *where,
+            _live(now),
+            # The conditions of ix_follow_up_tasks_open_due: only open tasks are looked at.
+            FollowUpTask.completed_at.is_(None),
+            FollowUpTask.waived_reason.is_(None),
+            FollowUpTask.due_at >= now,
+            status == Status.PENDING.value,
+        )
+        .group_by(FollowUpTask.opportunity_id, FollowUpTask.rule)
+    )
+    return {(o, r): n for o, r, n in db.session.execute(query)}
+
+
+def _live_rows(where: list, now: datetime) -> pd.DataFrame:
+    """Rows with a task not yet due, read one by one with their open tasks split at `now`."""
+    parts = [F.c[fact_column(r, p)] for r in FACT_RULES for p in STATUS_PARTS]
+    rows = db.session.execute(
+        select(*[F.c[k] for k in LIVE_KEYS], *parts).where(*where, _live(now))
+    ).all()
+    columns = [*LIVE_KEYS, "band", *RULE_KEYS, "is_decided", *SUM_COLUMNS]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    pending = _pending_counts(where, now)
+    first_part = len(LIVE_KEYS)
+    records = []
+    for row in rows:
+        opportunity_id = row[0]
+        per_rule = {}
+        for index, rule in enumerate(FACT_RULES):
+            on_time, late, open_ = row[first_part + 3 * index : first_part + 3 * index + 3]
+            missed = max(0, open_ - pending.get((opportunity_id, rule), 0))
+            per_rule[rule] = (on_time, late, missed)
+        values = reading(per_rule, notes_same_day=row.notes_same_day, outcome=row.outcome)
+        record = dict(zip(LIVE_KEYS, row[:first_part], strict=True))
+        for key in ("band", *RULE_KEYS, "is_decided"):
+            record[key] = values[key]
+        record["opportunities"] = 1
+        for pair, (high, low) in PAIR_NAMES.items():
+            record[high], record[low] = unpack(values[pair])
+        records.append(record)
+    return pd.DataFrame(records, columns=columns)
+
+
+def _combine(settled: pd.DataFrame, live: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Settled sums plus the live rows, grouped by `keys`."""
+    sums = [c for c in SUM_COLUMNS if c in settled.columns]
+    parts = [settled[[*keys, *sums]]] if not settled.empty else []
+    if not live.empty:
+        parts.append(live[[*keys, *sums]])
+    if not parts:
+        return pd.DataFrame(columns=[*keys, *sums])
+    if len(parts) == 1 and not settled.empty:
+        return settled  # already one row per group
+    both = pd.concat(parts, ignore_index=True)
+    both[sums] = both[sums].fillna(0).astype("int64")
+    return both.groupby(keys, dropna=False, sort=True, as_index=False)[sums].sum()
+
+
+# --- measures, rates and the organizer's "too few" --------------------------------------
+
+
+def _rate_columns(row, measure: str, rate: Rate, opps: int) -> None:
+    interval = rate.wilson()
+    row[f"{measure}_num"] = rate.numerator
+    row[f"{measure}_den"] = rate.denominator
+    row[f"{measure}_opps"] = opps
+    row[f"{measure}_rate"] = rate.value
+    row[f"{measure}_low"] = interval[0] if interval else None
+    row[f"{measure}_high"] = interval[1] if interval else None
+
+
+def _with_offers(frame: pd.DataFrame) -> pd.DataFrame:
+    """offer_num / offer_den from the outcome key, where rows are grouped by outcome."""
+    rates = {o: offer_rate_from_counts({o: 1}) for o in frame["outcome"].unique()}
+    frame = frame.copy()
+    frame["offer_num"] = [
+        rates[o].numerator * n
+        for o, n in zip(frame["outcome"], frame["opportunities"], strict=True)
+    ]
+    frame["offer_den"] = [
+        rates[o].denominator * n
+        for o, n in zip(frame["outcome"], frame["opportunities"], strict=True)
+    ]
+    return frame
+
+
+def _measures(sums: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of `keys`: the five measures as counts, rate and 95 % Wilson interval."""
+    if sums.empty:
+        return pd.DataFrame(columns=[*keys, "opportunities"])
+    grouped = sums.groupby(keys, sort=True, dropna=False)[SUM_COLUMNS].sum().reset_index()
+    rows = []
+    for record in grouped.to_dict("records"):
+        row = {k: record[k] for k in keys}
+        row.update(_measures_row(record))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _measures_row(totals) -> dict:
+    row = {"opportunities": int(totals["opportunities"])}
+    for measure in MEASURES:
+        rate = Rate(int(totals[f"{measure}_num"]), int(totals[f"{measure}_den"]))
+        opps = rate.denominator if measure == "offer" else int(totals[f"{measure}_opps"])
+        _rate_columns(row, measure, rate, opps)
+    return row
+
+
+def _blank(frame: pd.DataFrame, mask, columns: list[str]) -> pd.DataFrame:
+    frame = frame.astype({c: "object" for c in columns if c in frame.columns})
+    for column in columns:
+        if column in frame.columns:
+            frame.loc[mask, column] = None
+    return frame
+
+
+def suppress_small_measures(frame: pd.DataFrame, user) -> pd.DataFrame:
+    """For organizers: blank every measure resting on fewer than MIN_GROUP_SIZE opportunities."""
+    if frame.empty or not is_organizer(user):
+        return frame
+    frame = frame.copy()
+    for measure in MEASURES:
+        mask = frame[f"{measure}_opps"] < MIN_GROUP_SIZE
+        frame[f"{measure}_too_few"] = mask
+        parts = ("num", "den", "opps", "rate", "low", "high")
+        frame = _blank(frame, mask, [f"{measure}_{p}" for p in parts])
+    mask = frame["opportunities"] < MIN_GROUP_SIZE
+    frame["too_few"] = mask
+    return _blank(frame, mask, ["opportunities"])
+
+
+def suppress_small_groups(frame: pd.DataFrame, user, size: str, columns: list[str]):
+    """For organizers: blank `columns` (and `size`) of rows whose group is under the minimum."""
+    if frame.empty or not is_organizer(user):
+        return frame
+    frame = frame.copy()
+    mask = frame[size] < MIN_GROUP_SIZE
+    frame["too_few"] = mask
+    return _blank(frame, mask, [*columns, size])
+
+
+# --- the overview: tiles, bands, rules, hours and months ---------------------------------
+
+
+@dataclass
+class OverviewSums:
+    """What the overview's views are shaped from: two GROUP BYs plus the live rows."""
+
+    main: pd.DataFrame  # by interview_month, outcome, band, hours_bucket
+    rules: pd.DataFrame  # decided opportunities by is_offer, ok_mask, bad_mask
+
+
+def overview_sums(user, filters: Filters | None = None, now: datetime | None = None):
+    """The overview's sums within the user's scope and filters, at `now`."""
+    now = _now(now)
+    where = _where(user, filters)
+    live = _live_rows(where, now)
+    main = _settled_sums(where, now, MAIN_KEYS, MEASURE_PAIRS)
+    main = _with_offers(_combine(main, live, list(MAIN_KEYS)))
+    settled_rules = _frame(
+        select(*[F.c[k] for k in RULE_KEYS], func.count().label("opportunities"))
+        .where(*where, _settled(now), F.c.is_decided == 1)
+        .group_by(*[F.c[k] for k in RULE_KEYS])
+    )
+    rules = _combine(settled_rules, live[live["is_decided"] == 1], list(RULE_KEYS))
+    return OverviewSums(main=main, rules=rules)
+
+
+def _decided(main: pd.DataFrame) -> pd.DataFrame:
+    return main[main["offer_den"] > 0] if not main.empty else main
+
+
+def headline(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
+    """The five headline tiles: one row per measure with its count n and interval."""
+    sums = overview_sums(user, filters, now) if sums is None else sums
+    main = sums.main
+    record = {}
+    if len(main):
+        totals = {c: int(v) for c, v in main[SUM_COLUMNS].sum().items()}
+        record = _measures_row(totals)
+    rows = []
+    for measure, label in MEASURES.items():
+        row = {"measure": measure, "label": label}
+        for part in ("num", "den", "opps"):
+            row[part] = int(record.get(f"{measure}_{part}", 0))
+        for part in ("rate", "low", "high"):
+            value = record.get(f"{measure}_{part}")
+            row[part] = None if value is None or pd.isna(value) else float(value)
+        rows.append(row)
+    tiles = pd.DataFrame(rows).astype({"rate": "object", "low": "object", "high": "object"})
+    tiles = tiles.where(tiles.notna(), None)
+    total = int(main["opportunities"].sum()) if len(main) else 0
+    tiles["opportunities"] = None if is_organizer(user) and total < MIN_GROUP_SIZE else total
+    return suppress_small_groups(tiles, user, "opps", ["num", "den", "rate", "low", "high"])
+
+
+def _offer_row(key: dict, offers: int, n: int) -> dict:
+    rate = Rate(offers, n)
+    interval = rate.wilson()
+    return {
+        **key,
+        "opportunities": n,
+        "offers": offers,
+        "offer_rate": rate.value,
+        "low": interval[0] if interval else None,
+        "high": interval[1] if interval else None,
+    }
+
+
+def by_band(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
+    """Offer rate of decided opportunities by compliance band, with Wilson intervals."""
+    sums = overview_sums(user, filters, now) if sums is None else sums
+    decided = _decided(sums.main)
+    rows = []
+    for band in BANDS:
+        part = decided[decided["band"] == band] if len(decided) else decided
+        offers = int(part["offer_num"].sum()) if len(part) else 0
+        n = int(part["offer_den"].sum()) if len(part) else 0
+        rows.append(_offer_row({"band": band}, offers, n))
+    frame = pd.DataFrame(rows)
+    return suppress_small_groups(
+        frame, user, "opportunities", ["offers", "offer_rate", "low", "high"]
+    )
+
+
+def by_rule(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
+    """Per rule: offer rate where every task was on time against at least one late or missed."""
+    sums = overview_sums(user, filters, now) if sums is None else sums
+    rules = sums.rules
+    masks = {k: rules[k].to_numpy(dtype="int64") for k in ("ok_mask", "bad_mask")}
+    counts = rules["opportunities"].to_numpy(dtype="int64")
+    offers = rules["is_offer"].to_numpy(dtype="int64") == 1
+    rows = []
+    for bit, rule in enumerate(FACT_RULES):
+        for group, mask in ((ALL_ON_TIME, "ok_mask"), (LATE_OR_MISSED, "bad_mask")):
+            inside = (masks[mask] >> bit) & 1 == 1
+            n, hits = int(counts[inside].sum()), int(counts[inside & offers].sum())
+            title = RULES[Rule(rule)].title
+            rows.append(_offer_row({"rule": rule, "title": title, "group": group}, hits, n))
+    frame = pd.DataFrame(rows)
+    return suppress_small_groups(
+        frame, user, "opportunities", ["offers", "offer_rate", "low", "high"]
+    )
+
+
+def thank_you_hours(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
+    """Decided opportunities by outcome and hours from interview end to the thank-you email."""
+    sums = overview_sums(user, filters, now) if sums is None else sums
+    decided = _decided(sums.main)
+    if len(decided):
+        decided = decided[decided["hours_bucket"].notna()]
+    rows = []
+    for outcome in sorted(o.value for o in DECIDED):
+        part = decided[decided["outcome"] == outcome] if len(decided) else decided
+        total = int(part["opportunities"].sum()) if len(part) else 0
+        counts = part.groupby("hours_bucket")["opportunities"].sum() if len(part) else {}
+        for label in HOURS_LABELS:
+            count = int(counts.get(label, 0))
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "hours": label,
+                    "opportunities": count,
+                    "outcome_total": total,
+                    "share": count / total if total else None,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    return suppress_small_groups(frame, user, "outcome_total", ["opportunities", "share"])
+
+
+def by_month(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
+    """Each measure by month of the first interview."""
+    sums = overview_sums(user, filters, now) if sums is None else sums
+    main = sums.main.rename(columns={"interview_month": "month"})
+    return suppress_small_measures(_measures(main, ["month"]), user)
+
+
+def overview(user, filters=None, now=None) -> dict[str, pd.DataFrame]:
+    """Tiles, bands, rules, hours and months from one pass over the facts."""
+    sums = overview_sums(user, filters, now)
+    return {
+        "headline": headline(user, sums=sums),
+        "bands": by_band(user, sums=sums),
+        "rules": by_rule(user, sums=sums),
+        "hours": thank_you_hours(user, sums=sums),
+        "months": by_month(user, sums=sums),
+    }
+
+
+# --- groupings with their own pass -------------------------------------------------------
+
+
+def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
+    """Each measure per cohort (the scope's cohorts only), side by side."""
+    now = _now(now)
+    where = _where(user, filters)
+    cohorts = visible_cohorts(user)
+    if filters and filters.cohorts:
+        cohorts = cohorts.where(Cohort.id.in_(filters.cohorts))
+    cohorts = cohorts.subquery()
+    in_cohorts = CohortMember.cohort_id.in_(select(cohorts.c.id))
+    # The facts' conditions sit in the ON clause of a LEFT JOIN so SQLite keeps the members
+    # as the outer loop: it walks them in cohort order (no sort for the GROUP BY) and looks
+    # each client's facts up in the covering index ix_analytics_facts_client.
+    query = (
+        select(
+            CohortMember.cohort_id,
+            func.count(F.c.opportunity_id).label("opportunities"),
+            *[func.sum(F.c[p]).label(p) for p in PAIR_NAMES],
+        )
+        .select_from(CohortMember)
+        .outerjoin(F, and_(F.c.client_id == CohortMember.client_id, *where, _settled(now)))
+        .where(in_cohorts)
+        .group_by(CohortMember.cohort_id)
+    )
+    settled = _unpack(_frame(query))
+    live = _live_rows(where, now)
+    if not live.empty:
+        members = _frame(
+            select(CohortMember.cohort_id, CohortMember.client_id).where(
+                in_cohorts, CohortMember.client_id.in_(sorted(set(live["client_id"])))
+            )
+        )
+        live = live.merge(members, on="client_id")
+    frame = _measures(_combine(settled, live, ["cohort_id"]), ["cohort_id"])
+    names = dict(db.session.execute(select(cohorts.c.id, cohorts.c.name)).all())
+    frame.insert(1, "cohort", [names.get(i) for i in frame["cohort_id"]])
+    return suppress_small_measures(frame, user)
+
+
+def _by_key(user, filters, now, key: str) -> pd.DataFrame:
+    now = _now(now)
+    where = _where(user, filters)
+    settled = _settled_sums(where, now, [key])
+    return _measures(_combine(settled, _live_rows(where, now), [key]), [key])
+
+
+def by_coach(user, filters=None, now=None) -> pd.DataFrame:
+    """Each measure per coach: the admin's comparison across coaches."""
+    require_role(user, Role.ADMIN)
+    frame = _by_key(user, filters, now, "coach_id")
+    names = dict(db.session.execute(visible_coaches(user)).all())
+    frame.insert(1, "coach", [names.get(i) for i in frame["coach_id"]])
+    return frame
+
+
+def by_client(user, filters=None, now=None) -> pd.DataFrame:
+    """Each measure per client, for coaches (own clients) and admins; never organizers."""
+    require_role(user, Role.ADMIN, Role.COACH)
+    frame = _by_key(user, filters, now, "client_id")
+    ids = [int(i) for i in frame["client_id"]] if len(frame) else []
+    names = dict(
+        db.session.execute(
+            select(ClientProfile.id, User.name)
+            .join(User, User.id == ClientProfile.user_id)
+            .where(ClientProfile.id.in_(ids), ClientProfile.organization_id == user.organization_id)
+        ).all()
+    )
+    frame.insert(1, "client", [names.get(i) for i in frame["client_id"]])
+    return frame
+
+
+OPPORTUNITY_COLUMNS = (
+    "opportunity_id",
+    "client_id",
+    "coach_id",
+    "industry",
+    "rounds",
+    "first_interview_on",
+    "outcome",
+    "notes_same_day",
+    "thank_you_hours",
+    "hours_bucket",
+    "band",
+    "open_due_max",
+)
+
+
+def opportunity_pages(user, filters=None, now=None, *, page_size: int = 20_000):
+    """The per-opportunity table in pages of decided opportunities, in id order (no names).
+
+    Pages keep the export's memory flat however large the organisation is.
+    """
+    require_role(user, Role.ADMIN, Role.COACH)
+    now = _now(now)
+    where = _where(user, filters)
+    parts = [F.c[fact_column(r, p)] for r in FACT_RULES for p in STATUS_PARTS]
+    query = (
+        select(*[F.c[c] for c in OPPORTUNITY_COLUMNS], *parts)
+        .where(*where, F.c.is_decided == 1)
+        .order_by(F.c.opportunity_id)
+        .limit(page_size)
+    )
+    pending, last = None, 0
+    while True:
+        frame = _frame(query.where(F.c.opportunity_id > last))
+        if frame.empty:
+            return
+        last = int(frame["opportunity_id"].iloc[-1])
+        live = frame["open_due_max"].map(lambda d: d is not None and not pd.isna(d) and d >= now)
+        if live.any() and pending is None:
+            pending = _pending_counts(where, now)
+        yield _opportunity_page(frame, live, pending or {})
+
+
+def _opportunity_page(frame: pd.DataFrame, live: pd.Series, pending: dict) -> pd.DataFrame:
+    for rule in FACT_RULES:
+        missed = frame.pop(fact_column(rule, "open")).astype("int64")
+        if live.any():
+            taken = [
+                pending.get((i, rule), 0) if is_live else 0
+                for i, is_live in zip(frame["opportunity_id"], live, strict=True)
+            ]
+            missed = (missed - taken).clip(lower=0)
+        frame[fact_column(rule, "missed")] = missed
+    for index in frame.index[live.to_numpy()]:
+        # A live row's band depends on how many of its open tasks are past due at `now`.
+        per_rule = {
+            r: tuple(int(frame.at[index, fact_column(r, p)]) for p in ("on_time", "late", "missed"))
+            for r in FACT_RULES
+        }
+        frame.at[index, "band"] = reading(
+            per_rule, notes_same_day=0, outcome=frame.at[index, "outcome"]
+        )["band"]
+    frame = frame.drop(columns=["open_due_max"])
+    totals = {
+        part: frame[[fact_column(r, part) for r in FACT_RULES]].sum(axis=1)
+        for part in ("on_time", "late", "missed")
+    }
+    for position, part in enumerate(("on_time", "late", "missed"), start=7):
+        frame.insert(position, part, totals[part])
+    frame.insert(
+        10,
+        "compliance",
+        [
+            compliance_from_counts(int(a), int(b), int(c)).value
+            for a, b, c in zip(totals["on_time"], totals["late"], totals["missed"], strict=True)
+        ],
+    )
+    return frame
+
+
+def opportunities(user, filters=None, now=None) -> pd.DataFrame:
+    """One row per decided opportunity: behaviour features and outcome (ids, no names)."""
+    pages = list(opportunity_pages(user, filters, now))
+    if not pages:
+        return pd.DataFrame(columns=[c for c in OPPORTUNITY_COLUMNS if c != "open_due_max"])
+    return pd.concat(pages, ignore_index=True)
+
+
+def filter_options(user) -> dict:
+    """Choices for the filter controls, all within the user's scope."""
+    require_role(user)
+    scope = scope_clauses(user)
+    cohorts = db.session.execute(visible_cohorts(user)).all()
+    coaches = db.session.execute(visible_coaches(user)).all()
+    industries = db.session.scalars(
+        select(F.c.industry).where(*scope, F.c.industry.is_not(None)).distinct()
+    ).all()
+    # Two single min/max queries: SQLite answers each from the index without a scan.
+    first = db.session.scalar(select(func.min(F.c.interview_month)).where(*scope))
+    last = db.session.scalar(select(func.max(F.c.interview_month)).where(*scope))
+    return {
+        "cohorts": [{"label": name, "value": id_} for id_, name in cohorts],
+        "coaches": [{"label": name, "value": id_} for id_, name in coaches],
+        "industries": [{"label": i, "value": i} for i in sorted(industries)],
+        "rounds": [{"label": label, "value": value} for value, label in ROUND_CHOICES.items()],
+        "first_day": date.fromisoformat(f"{first}-01") if first else None,
+        "last_day": _month_end(last) if last else None,
+    }
+
+
+def _month_end(month: str) -> date:
+    year, number = (int(p) for p in month.split("-"))
+    following = date(year + number // 12, number % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
