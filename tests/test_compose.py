@@ -1,5 +1,6 @@
 """docker-compose.yml is validated here, since Docker cannot run on the CI machine."""
 
+import importlib
 import re
 import shutil
 from pathlib import Path
@@ -41,8 +42,9 @@ def test_app_services_run_commands_that_exist_in_the_project():
             assert command[-1] == "coach_app:create_app()"
             from coach_app import create_app  # noqa: F401  (the factory named is importable)
         if executable == "rq" and command[1] == "worker":
-            queue = command[-1]
-            assert queue == "followthrough-default"
+            assert command[-1] == "followthrough-default"
+            module, _, name = command[command.index("--worker-class") + 1].rpartition(".")
+            assert getattr(importlib.import_module(module), name)
 
 
 def test_web_starts_after_migrations_and_waits_for_health():
