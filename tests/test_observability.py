@@ -41,3 +41,39 @@ def test_json_log_lines_carry_the_request_id():
     finally:
         request_id_var.reset(token)
     assert line["message"] == "hello you" and line["request_id"] == "req-42"
+
+
+def report_request_id():
+    """A job that answers the request id it runs under."""
+    from coach_app.observability import current_request_id
+    from workers.app import app_context
+
+    with app_context():
+        return current_request_id()
+
+
+def test_request_id_follows_a_request_into_the_jobs_it_enqueues(app):
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import SimpleWorker
+
+    from tests.conftest import service_unavailable
+    from workers.app import job_meta
+    from workers.queues import enqueue_sweep, get_queue
+
+    try:
+        Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=1).ping()
+    except RedisError:
+        service_unavailable("no redis-server for the request-id test")
+    app.config["RQ_QUEUE_PREFIX"] = "ft-test-rid"
+    queue = get_queue(app)
+    queue.empty()
+    token = request_id_var.set("req-from-web")
+    try:
+        enqueue_sweep(app)
+        job = queue.enqueue(report_request_id, meta=job_meta())
+    finally:
+        request_id_var.reset(token)
+    assert queue.fetch_job("sweep-outbox-soon").meta["request_id"] == "req-from-web"
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert job.return_value(refresh=True) == "req-from-web"

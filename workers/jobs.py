@@ -7,7 +7,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from workers.app import app_context
+from workers.app import app_context, job_meta
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def sweep_outbox(now: str | None = None) -> dict:
                     job_timeout=setting(app.config, "DELIVERY_JOB_TIMEOUT_SECONDS"),
                     result_ttl=600,
                     failure_ttl=7 * 86400,
+                    meta=job_meta(),
                 )
                 enqueued += 1
         except Exception:

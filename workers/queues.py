@@ -7,6 +7,8 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job
 
+from workers.app import job_meta
+
 DEFAULT_QUEUE = "default"
 DEFAULT_PREFIX = "followthrough"
 
@@ -45,7 +47,9 @@ def enqueue_sweep(app) -> None:
     job = queue.fetch_job("sweep-outbox-soon")
     if job is not None and job.get_status(refresh=False) in ("queued", "scheduled"):
         return
-    queue.enqueue(sweep_outbox, job_id="sweep-outbox-soon", result_ttl=0, failure_ttl=3600)
+    queue.enqueue(
+        sweep_outbox, job_id="sweep-outbox-soon", result_ttl=0, failure_ttl=3600, meta=job_meta()
+    )
 
 
 def overview(app, failed_jobs: int = 10) -> dict:
