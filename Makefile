@@ -11,3 +11,6 @@ lint:
 
 format:
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+bench:  ## every benchmark on SQLite and PostgreSQL (slow; see docs/benchmarks.md)
+	scripts/bench.sh
