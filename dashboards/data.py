@@ -33,7 +33,6 @@ from coach_app.models.analytics import (
     STATUS_PARTS,
     OpportunityFact,
     fact_column,
-    unpack,
 )
 from coach_app.playbook import (
     DECIDED,
@@ -297,8 +296,14 @@ def _where(user, filters: Filters | None) -> list:
     return scope_clauses(user) + filter_clauses(user, filters or Filters())
 
 
+def _rows(query):
+    # Core statements straight on the session's connection: the ORM's execute path adds a
+    # per-row cost that shows on thousands of rows.
+    return db.session.connection().execute(query)
+
+
 def _frame(query) -> pd.DataFrame:
-    result = db.session.execute(query)
+    result = _rows(query)
     columns = list(result.keys())
     # Plain tuples: pandas builds a frame from SQLAlchemy Row objects several times slower.
     return pd.DataFrame.from_records([tuple(row) for row in result], columns=columns)
@@ -336,15 +341,19 @@ def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
     return _unpack(_frame(query))
 
 
-def _pending_counts(where: list, now: datetime) -> dict[tuple[int, str], int]:
-    """Pending tasks per (opportunity, rule) of the live rows in scope, from the task table."""
+FEW_LIVE_ROWS = 500
+
+
+def _pending_counts(now: datetime, live_ids: list[int]) -> dict:
+    """Pending tasks per (opportunity, rule) for these live opportunities, from the tasks.
+
+    Many live rows: one walk of the partial index on open tasks' due time (every pending
+    task, which is only the near future's work), then a lookup by id. A few: by their ids.
+    """
     status = task_status_case(FollowUpTask, now)
     query = (
         select(FollowUpTask.opportunity_id, FollowUpTask.rule, func.count())
-        .join(F, F.c.opportunity_id == FollowUpTask.opportunity_id)
         .where(
-            *where,
-            _live(now),
             # The conditions of ix_follow_up_tasks_open_due: only open tasks are looked at.
             FollowUpTask.completed_at.is_(None),
             FollowUpTask.waived_reason.is_(None),
@@ -353,37 +362,35 @@ def _pending_counts(where: list, now: datetime) -> dict[tuple[int, str], int]:
         )
         .group_by(FollowUpTask.opportunity_id, FollowUpTask.rule)
     )
-    return {(o, r): n for o, r, n in db.session.execute(query)}
+    if len(live_ids) <= FEW_LIVE_ROWS:
+        query = query.where(FollowUpTask.opportunity_id.in_(live_ids))
+    wanted = set(live_ids)
+    return {(o, r): n for o, r, n in _rows(query) if o in wanted}
 
 
 def _live_rows(where: list, now: datetime) -> pd.DataFrame:
     """Rows with a task not yet due, read one by one with their open tasks split at `now`."""
     parts = [F.c[fact_column(r, p)] for r in FACT_RULES for p in STATUS_PARTS]
-    rows = db.session.execute(
-        select(*[F.c[k] for k in LIVE_KEYS], *parts).where(*where, _live(now))
-    ).all()
+    rows = _rows(select(*[F.c[k] for k in LIVE_KEYS], *parts).where(*where, _live(now))).all()
     columns = [*LIVE_KEYS, "band", *RULE_KEYS, "is_decided", *SUM_COLUMNS]
     if not rows:
         return pd.DataFrame(columns=columns)
-    pending = _pending_counts(where, now)
+    pending = _pending_counts(now, [row[0] for row in rows])
     first_part = len(LIVE_KEYS)
+    outcome_at, notes_at = LIVE_KEYS.index("outcome"), LIVE_KEYS.index("notes_same_day")
+    read = ("band", *RULE_KEYS, "is_decided", *PAIR_NAMES)
     records = []
     for row in rows:
         opportunity_id = row[0]
         per_rule = {}
         for index, rule in enumerate(FACT_RULES):
             on_time, late, open_ = row[first_part + 3 * index : first_part + 3 * index + 3]
-            missed = max(0, open_ - pending.get((opportunity_id, rule), 0))
-            per_rule[rule] = (on_time, late, missed)
-        values = reading(per_rule, notes_same_day=row.notes_same_day, outcome=row.outcome)
-        record = dict(zip(LIVE_KEYS, row[:first_part], strict=True))
-        for key in ("band", *RULE_KEYS, "is_decided"):
-            record[key] = values[key]
-        record["opportunities"] = 1
-        for pair, (high, low) in PAIR_NAMES.items():
-            record[high], record[low] = unpack(values[pair])
-        records.append(record)
-    return pd.DataFrame(records, columns=columns)
+            missed = open_ - pending.get((opportunity_id, rule), 0)
+            per_rule[rule] = (on_time, late, max(0, missed))
+        values = reading(per_rule, notes_same_day=row[notes_at], outcome=row[outcome_at])
+        records.append((*row[:first_part], *[values[k] for k in read], 1))
+    frame = pd.DataFrame.from_records(records, columns=[*LIVE_KEYS, *read, "opportunities"])
+    return _unpack(frame)[columns]
 
 
 def _combine(settled: pd.DataFrame, live: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -737,16 +744,15 @@ def opportunity_pages(user, filters=None, now=None, *, page_size: int = 20_000):
         .order_by(F.c.opportunity_id)
         .limit(page_size)
     )
-    pending, last = None, 0
+    last = 0
     while True:
         frame = _frame(query.where(F.c.opportunity_id > last))
         if frame.empty:
             return
         last = int(frame["opportunity_id"].iloc[-1])
         live = frame["open_due_max"].map(lambda d: d is not None and not pd.isna(d) and d >= now)
-        if live.any() and pending is None:
-            pending = _pending_counts(where, now)
-        yield _opportunity_page(frame, live, pending or {})
+        ids = [int(i) for i in frame["opportunity_id"][live]]
+        yield _opportunity_page(frame, live, _pending_counts(now, ids) if ids else {})
 
 
 def _opportunity_page(frame: pd.DataFrame, live: pd.Series, pending: dict) -> pd.DataFrame:
