@@ -4,7 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from coach_app.access import get_visible_or_404, roles_required
+from coach_app.access import get_visible_or_404, roles_required, scoped
 from coach_app.client.forms import InterviewForm, WaiveForm
 from coach_app.coach import bp
 from coach_app.coach.detail import client_detail as build_client_detail
@@ -235,40 +235,52 @@ def _confirm_page(client, *, action: str, allowed: bool, status: int = 200):
     ), status
 
 
+# action -> (service call, may it apply now?, message when done, message when it didn't apply)
+_ARCHIVE_ACTIONS = {
+    "archive": (
+        roster.archive_client,
+        lambda client: client.archived_at is None,
+        "{name} is archived. Their history is kept.",
+        "{name} was already archived.",
+    ),
+    "restore": (
+        roster.restore_client,
+        lambda client: client.archived_at is not None,
+        "{name} is back on your client list.",
+        "{name} is not archived.",
+    ),
+}
+
+
+def _archive_action(client_id: int, action: str):
+    """Confirm page (GET) and the change itself (POST) for archiving or restoring a client."""
+    client = get_visible_or_404(ClientProfile, client_id)
+    change, applies, done, unchanged = _ARCHIVE_ACTIONS[action]
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _confirm_page(client, action=action, allowed=True, status=400)
+        if change(client=client, actor=current_user):
+            db.session.commit()
+            flash(done.format(name=client.name), "success")
+        else:
+            flash(unchanged.format(name=client.name), "info")
+        return redirect(url_for("coach.client_detail", client_id=client.id))
+    return _confirm_page(client, action=action, allowed=applies(client))
+
+
 @bp.route("/clients/<int:client_id>/archive", methods=["GET", "POST"])
 @roles_required(Role.COACH, Role.ADMIN)
 def archive_client(client_id: int):
     """Archive a client: history kept, hidden from the pipeline, sign-in and reminders off."""
-    client = get_visible_or_404(ClientProfile, client_id)
-    form = ConfirmForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            return _confirm_page(client, action="archive", allowed=True, status=400)
-        if roster.archive_client(client=client, actor=current_user):
-            db.session.commit()
-            flash(f"{client.name} is archived. Their history is kept.", "success")
-        else:
-            flash(f"{client.name} was already archived.", "info")
-        return redirect(url_for("coach.client_detail", client_id=client.id))
-    return _confirm_page(client, action="archive", allowed=client.archived_at is None)
+    return _archive_action(client_id, "archive")
 
 
 @bp.route("/clients/<int:client_id>/restore", methods=["GET", "POST"])
 @roles_required(Role.COACH, Role.ADMIN)
 def restore_client(client_id: int):
     """Bring an archived client back to the pipeline, with sign-in and reminders."""
-    client = get_visible_or_404(ClientProfile, client_id)
-    form = ConfirmForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            return _confirm_page(client, action="restore", allowed=True, status=400)
-        if roster.restore_client(client=client, actor=current_user):
-            db.session.commit()
-            flash(f"{client.name} is back on your client list.", "success")
-        else:
-            flash(f"{client.name} is not archived.", "info")
-        return redirect(url_for("coach.client_detail", client_id=client.id))
-    return _confirm_page(client, action="restore", allowed=client.archived_at is not None)
+    return _archive_action(client_id, "restore")
 
 
 @bp.route("/clients/<int:client_id>/move", methods=["GET", "POST"])
@@ -304,8 +316,12 @@ def remove_from_cohort(client_id: int, cohort_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    cohort = db.session.get(Cohort, cohort_id)
-    if roster.remove_from_cohort(client=client, cohort_id=cohort_id, actor=current_user):
+    # Through the access scope too: a coach only reaches cohorts holding one of their clients,
+    # and a cohort the client already left reads as "not in that cohort", not as an error.
+    cohort = db.session.scalar(scoped(Cohort).where(Cohort.id == cohort_id))
+    if cohort is not None and roster.remove_from_cohort(
+        client=client, cohort_id=cohort.id, actor=current_user
+    ):
         db.session.commit()
         flash(f"{client.name} left the cohort “{cohort.name}”.", "success")
     else:
