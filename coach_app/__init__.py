@@ -124,11 +124,12 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Filters for showing UTC datetimes in a person's own time zone."""
-    from coach_app.timefmt import local_datetime, relative_due
+    """Filters for local times, countdowns and rates, and the header's unread count."""
+    from coach_app.timefmt import local_datetime, rate_html, relative_due
 
     app.jinja_env.filters["local"] = local_datetime
     app.jinja_env.filters["relative_due"] = relative_due
+    app.jinja_env.filters["rate"] = rate_html
 
     @app.context_processor
     def inject_notifications():

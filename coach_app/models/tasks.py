@@ -23,6 +23,16 @@ class FollowUpTask(db.Model):
             sqlite_where=text("completed_at IS NULL AND waived_reason IS NULL"),
             postgresql_where=text("completed_at IS NULL AND waived_reason IS NULL"),
         ),
+        # A coach's open work, client by client: the pipeline's overdue and next-due figures
+        # and the exceptions queue read only this index (rule included for the grouping).
+        Index(
+            "ix_follow_up_tasks_open_client_due",
+            "client_id",
+            "due_at",
+            "rule",
+            sqlite_where=text("completed_at IS NULL AND waived_reason IS NULL"),
+            postgresql_where=text("completed_at IS NULL AND waived_reason IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

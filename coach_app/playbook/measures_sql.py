@@ -59,7 +59,7 @@ def _epoch_sqlite(element, compiler, **kw):
     return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
 
 
-def notes_day_case(*, due_at, completed_at, waived_reason, now: datetime):
+def notes_day_case(*, due_at, completed_at, waived_reason, now):
     """CASE: NOTES_SAME_DAY, NOTES_OTHER_DAY or NOTES_CHECK for a counted notes task, else NULL.
 
     Apply it to `notes` tasks only. NULL means pending or waived (left out of the rate).
@@ -79,7 +79,7 @@ def notes_day_case(*, due_at, completed_at, waived_reason, now: datetime):
     )
 
 
-def task_notes_day_case(task_model, now: datetime):
+def task_notes_day_case(task_model, now):
     """notes_day_case over a mapped FollowUpTask-like class."""
     return notes_day_case(
         due_at=task_model.due_at,

@@ -8,14 +8,19 @@ into Python. It uses SQLAlchemy Core only: no session, no Flask.
 from datetime import datetime
 
 from sqlalchemy import case, literal
+from sqlalchemy.sql.elements import ColumnElement
 
 from .clock import require_aware
 from .status import Status
 
 
-def status_case(*, due_at, completed_at, waived_reason, now: datetime):
-    """CASE expression giving a task's Status value at `now` from its columns."""
-    moment = require_aware(now, "current time")
+def status_case(*, due_at, completed_at, waived_reason, now: "datetime | ColumnElement"):
+    """CASE expression giving a task's Status value at `now` from its columns.
+
+    `now` is an aware datetime, or a bound parameter (`bindparam("now")`) so that a
+    statement can be built once and executed at any moment.
+    """
+    moment = now if isinstance(now, ColumnElement) else require_aware(now, "current time")
     return case(
         (waived_reason.is_not(None), literal(Status.WAIVED.value)),
         (completed_at.is_not(None) & (completed_at <= due_at), literal(Status.ON_TIME.value)),
@@ -25,7 +30,7 @@ def status_case(*, due_at, completed_at, waived_reason, now: datetime):
     )
 
 
-def task_status_case(task_model, now: datetime):
+def task_status_case(task_model, now: "datetime | ColumnElement"):
     """status_case over a mapped FollowUpTask-like class (due_at, completed_at, waived_reason)."""
     return status_case(
         due_at=task_model.due_at,

@@ -9,8 +9,10 @@ coach_app.playbook.measures_sql. Only the rows of the page being shown are ever 
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from types import SimpleNamespace
 
-from sqlalchemy import Float, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import Float, bindparam, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.sql.functions import coalesce
 
 from coach_app.access import client_scope
@@ -41,6 +43,7 @@ SORTS = ("name", "compliance", "overdue", "next_due", "last_activity")
 ARCHIVE_FILTERS = ("active", "archived", "all")
 EXCEPTION_ROWS_PER_GROUP = 10
 OVERDUE, DUE_TODAY = "overdue", "due_today"
+KINDS = (OVERDUE, DUE_TODAY)
 
 _COUNTED = [Status.ON_TIME.value, Status.LATE.value, Status.MISSED.value]
 
@@ -153,8 +156,8 @@ def _scope_ids(user, query: PipelineQuery):
     return stmt
 
 
-def _task_aggregates(ids, now: datetime, *, with_notes: bool = True):
-    """Per-client counts over the compliance window (tasks due in the last 30 days)."""
+def _task_aggregates(ids, now, since, *, with_notes: bool = True):
+    """Per-client counts over the compliance window (tasks due in (since, now])."""
     status = task_status_case(FollowUpTask, now)
 
     def count(condition):
@@ -177,7 +180,7 @@ def _task_aggregates(ids, now: datetime, *, with_notes: bool = True):
         select(*columns)
         .where(
             FollowUpTask.client_id.in_(ids),
-            FollowUpTask.due_at > now - COMPLIANCE_WINDOW,
+            FollowUpTask.due_at > since,
             FollowUpTask.due_at <= now,
         )
         .group_by(FollowUpTask.client_id)
@@ -185,7 +188,7 @@ def _task_aggregates(ids, now: datetime, *, with_notes: bool = True):
     )
 
 
-def _open_aggregates(ids, now: datetime):
+def _open_aggregates(ids, now):
     """Per-client overdue count and next deadline, from open tasks only (partial index)."""
     return (
         select(
@@ -224,7 +227,7 @@ def pipeline(user, query: PipelineQuery, *, per_page: int, now: datetime | None 
     if needs_open and not query.overdue_only:
         order = order.outerjoin(open_, open_.c.client_id == ClientProfile.id)
     if query.sort == "compliance":
-        window = _task_aggregates(ids, now, with_notes=False)
+        window = _task_aggregates(ids, now, now - COMPLIANCE_WINDOW, with_notes=False)
         order = order.outerjoin(window, window.c.client_id == ClientProfile.id)
         sort_key["compliance"] = cast(window.c.on_time, Float) / func.nullif(window.c.counted, 0)
 
@@ -240,21 +243,25 @@ def pipeline(user, query: PipelineQuery, *, per_page: int, now: datetime | None 
             .offset((page - 1) * per_page)
         )
     )
-    rows = _rows(page_ids, now) if page_ids else []
-    if rows:
-        by_id = {row.client_id: row for row in rows}
-        _add_notes_checks(by_id, now)
-        _add_next_due(by_id, now)
-        _add_stages(by_id)
+    rows = _page_rows(page_ids, now) if page_ids else []
     return PipelinePage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
 
 
-def _rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
-    """The page's clients with their 30-day figures and overdue counts, in page order."""
-    window = _task_aggregates(page_ids, now)
-    open_ = _open_aggregates(page_ids, now)
+@cache
+def _page_statements() -> SimpleNamespace:
+    """The figures of one page of clients, as statements built once per process.
+
+    Building these expressions (the playbook's status and notes CASEs) costs more Python
+    time than running them; with bound parameters for the ids and the clock, each request
+    only executes them (and SQLAlchemy reuses their compiled SQL).
+    """
+    ids = bindparam("ids", expanding=True)
+    now = bindparam("now", type_=FollowUpTask.due_at.type)
+    since = bindparam("since", type_=FollowUpTask.due_at.type)
+    window = _task_aggregates(ids, now, since)
+    open_ = _open_aggregates(ids, now)
     coach = User.__table__.alias("coach")
-    stmt = (
+    rows = (
         select(
             ClientProfile.id,
             User.name,
@@ -275,31 +282,10 @@ def _rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
         .join(coach, coach.c.id == ClientProfile.coach_id)
         .outerjoin(window, window.c.client_id == ClientProfile.id)
         .outerjoin(open_, open_.c.client_id == ClientProfile.id)
-        .where(ClientProfile.id.in_(page_ids))
+        .where(ClientProfile.id.in_(ids))
     )
-    rows = {
-        r.id: PipelineRow(
-            client_id=r.id,
-            name=r.name,
-            email=r.email,
-            timezone=r.tz,
-            signed_up=bool(r.signed_up),
-            archived_at=r.archived_at,
-            coach_name=r.coach_name,
-            last_activity_at=r.last_activity_at,
-            compliance=Rate(int(r.on_time), int(r.counted)),
-            notes_rate=Rate(int(r.notes_same_day), int(r.notes_counted)),
-            overdue=int(r.overdue),
-        )
-        for r in db.session.execute(stmt)
-    }
-    return [rows[client_id] for client_id in page_ids if client_id in rows]
-
-
-def _add_notes_checks(by_id: dict[int, PipelineRow], now: datetime) -> None:
-    """Decide the rare notes completions near a local-day boundary with the playbook clock."""
-    notes = task_notes_day_case(FollowUpTask, now)
-    stmt = (
+    # The rare notes completions near a local-day boundary, decided with the playbook clock.
+    notes_checks = (
         select(
             FollowUpTask.client_id,
             FollowUpTask.due_at,
@@ -308,21 +294,14 @@ def _add_notes_checks(by_id: dict[int, PipelineRow], now: datetime) -> None:
         )
         .join(Interview, Interview.id == FollowUpTask.interview_id)
         .where(
-            FollowUpTask.client_id.in_(list(by_id)),
+            FollowUpTask.client_id.in_(ids),
             FollowUpTask.rule == Rule.NOTES.value,
-            FollowUpTask.due_at > now - COMPLIANCE_WINDOW,
+            FollowUpTask.due_at > since,
             FollowUpTask.due_at <= now,
-            notes == NOTES_CHECK,
+            task_notes_day_case(FollowUpTask, now) == NOTES_CHECK,
         )
     )
-    for client_id, due_at, completed_at, tz in db.session.execute(stmt):
-        if notes_completed_same_day(due_at=due_at, completed_at=completed_at, tz=tz):
-            row = by_id[client_id]
-            row.notes_rate = Rate(row.notes_rate.numerator + 1, row.notes_rate.denominator)
-
-
-def _add_next_due(by_id: dict[int, PipelineRow], now: datetime) -> None:
-    """The earliest open, not-yet-due task of each client on the page (one windowed query)."""
+    # The earliest open, not-yet-due task of each client.
     ranked = (
         select(
             FollowUpTask.id,
@@ -336,15 +315,60 @@ def _add_next_due(by_id: dict[int, PipelineRow], now: datetime) -> None:
             )
             .label("rank"),
         )
-        .where(FollowUpTask.client_id.in_(list(by_id)), _open(), FollowUpTask.due_at >= now)
+        .where(FollowUpTask.client_id.in_(ids), _open(), FollowUpTask.due_at >= now)
         .subquery()
     )
-    stmt = select(ranked.c.id, ranked.c.client_id, ranked.c.rule, ranked.c.due_at).where(
+    next_due = select(ranked.c.id, ranked.c.client_id, ranked.c.rule, ranked.c.due_at).where(
         ranked.c.rank == 1
     )
-    for task_id, client_id, rule, due_at in db.session.execute(stmt):
+    # Opportunities by outcome and latest round.
+    latest = (
+        select(
+            Opportunity.id,
+            Opportunity.client_id,
+            Opportunity.outcome,
+            func.max(Interview.round_number).label("latest_round"),
+        )
+        .outerjoin(Interview, Interview.opportunity_id == Opportunity.id)
+        .where(Opportunity.client_id.in_(ids))
+        .group_by(Opportunity.id, Opportunity.client_id, Opportunity.outcome)
+        .subquery()
+    )
+    stages = select(
+        latest.c.client_id, latest.c.outcome, latest.c.latest_round, func.count()
+    ).group_by(latest.c.client_id, latest.c.outcome, latest.c.latest_round)
+    return SimpleNamespace(rows=rows, notes_checks=notes_checks, next_due=next_due, stages=stages)
+
+
+def _page_rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
+    """The page's clients with their figures, in page order (four statements)."""
+    statements = _page_statements()
+    params = {"ids": page_ids, "now": now, "since": now - COMPLIANCE_WINDOW}
+    by_id = {
+        r.id: PipelineRow(
+            client_id=r.id,
+            name=r.name,
+            email=r.email,
+            timezone=r.tz,
+            signed_up=bool(r.signed_up),
+            archived_at=r.archived_at,
+            coach_name=r.coach_name,
+            last_activity_at=r.last_activity_at,
+            compliance=Rate(int(r.on_time), int(r.counted)),
+            notes_rate=Rate(int(r.notes_same_day), int(r.notes_counted)),
+            overdue=int(r.overdue),
+        )
+        for r in db.session.execute(statements.rows, params)
+    }
+    for client_id, due_at, completed_at, tz in db.session.execute(statements.notes_checks, params):
+        if notes_completed_same_day(due_at=due_at, completed_at=completed_at, tz=tz):
+            row = by_id[client_id]
+            row.notes_rate = Rate(row.notes_rate.numerator + 1, row.notes_rate.denominator)
+    for task_id, client_id, rule, due_at in db.session.execute(statements.next_due, params):
         due_at = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
         by_id[client_id].next_due = NextDue(task_id, rule, rule_title(rule), due_at)
+    _add_stages(by_id, db.session.execute(statements.stages, params))
+    return [by_id[client_id] for client_id in page_ids if client_id in by_id]
 
 
 def rule_title(rule: str) -> str:
@@ -355,26 +379,11 @@ def rule_title(rule: str) -> str:
         return rule
 
 
-def _add_stages(by_id: dict[int, PipelineRow]) -> None:
+def _add_stages(by_id: dict[int, PipelineRow], counts) -> None:
     """Open opportunities by their latest round ("R1: 2, R2: 1") and decided counts."""
-    latest = (
-        select(
-            Opportunity.id,
-            Opportunity.client_id,
-            Opportunity.outcome,
-            func.max(Interview.round_number).label("latest_round"),
-        )
-        .outerjoin(Interview, Interview.opportunity_id == Opportunity.id)
-        .where(Opportunity.client_id.in_(list(by_id)))
-        .group_by(Opportunity.id, Opportunity.client_id, Opportunity.outcome)
-        .subquery()
-    )
-    stmt = select(
-        latest.c.client_id, latest.c.outcome, latest.c.latest_round, func.count()
-    ).group_by(latest.c.client_id, latest.c.outcome, latest.c.latest_round)
     stages: dict[int, dict[int, int]] = {client_id: {} for client_id in by_id}
     decided: dict[int, dict[str, int]] = {client_id: {} for client_id in by_id}
-    for client_id, outcome, round_number, count in db.session.execute(stmt):
+    for client_id, outcome, round_number, count in counts:
         if outcome == "open":
             stages[client_id][round_number or 0] = count
         else:
@@ -475,13 +484,16 @@ def exceptions(
     if user.role == Role.ADMIN and coach_id:
         conditions.append(ClientProfile.coach_id == coach_id)
     zone = _client_zone()
-    people = (
-        select(ClientProfile.id)
-        .join(User, User.id == ClientProfile.user_id)
-        .join(Organization, Organization.id == ClientProfile.organization_id)
-        .where(*conditions)
+    zones = list(
+        db.session.scalars(
+            select(zone)
+            .select_from(ClientProfile)
+            .join(User, User.id == ClientProfile.user_id)
+            .join(Organization, Organization.id == ClientProfile.organization_id)
+            .where(*conditions)
+            .distinct()
+        )
     )
-    zones = list(db.session.scalars(people.with_only_columns(zone).distinct()))
     if not zones:
         return []
     ends = _end_of_today_by_zone(zones, now)
@@ -490,25 +502,36 @@ def exceptions(
         *[(zone == name, literal(end, stamp)) for name, end in ends.items()],
         else_=literal(now, stamp),
     )
-    kind_expr = case((FollowUpTask.due_at < now, literal(OVERDUE)), else_=literal(DUE_TODAY))
-    base = (
-        select(FollowUpTask.id)
-        .join(ClientProfile, ClientProfile.id == FollowUpTask.client_id)
-        .join(User, User.id == ClientProfile.user_id)
-        .join(Organization, Organization.id == ClientProfile.organization_id)
-        .where(*conditions, _open(), FollowUpTask.due_at <= end_of_today)
-    )
-    if rule:
-        base = base.where(FollowUpTask.rule == rule)
-    if kind in (OVERDUE, DUE_TODAY):
-        base = base.where(kind_expr == kind)
+    in_scope = FollowUpTask.client_id.in_(select(ClientProfile.id).where(*conditions))
 
-    # Group over a flat subquery: PostgreSQL can't match a CASE with bound parameters in
-    # SELECT against the same CASE in GROUP BY.
-    flat = base.with_only_columns(
-        FollowUpTask.rule.label("rule"),
-        kind_expr.label("kind"),
-        FollowUpTask.client_id.label("client_id"),
+    def tasks_of(which: str):
+        """Open tasks of one kind; only "due today" needs each client's zone (few rows)."""
+        stmt = select(FollowUpTask.id).where(_open(), in_scope)
+        if which == OVERDUE:
+            stmt = stmt.where(FollowUpTask.due_at < now)
+        else:
+            stmt = (
+                stmt.join(ClientProfile, ClientProfile.id == FollowUpTask.client_id)
+                .join(User, User.id == ClientProfile.user_id)
+                .join(Organization, Organization.id == ClientProfile.organization_id)
+                .where(
+                    FollowUpTask.due_at >= now,
+                    FollowUpTask.due_at <= max(ends.values()),  # lets the index bound the scan
+                    FollowUpTask.due_at <= end_of_today,
+                )
+            )
+        return stmt.where(FollowUpTask.rule == rule) if rule else stmt
+
+    kinds = [kind] if kind in KINDS else list(KINDS)
+    flat = union_all(
+        *[
+            tasks_of(k).with_only_columns(
+                FollowUpTask.rule.label("rule"),
+                literal(k).label("kind"),
+                FollowUpTask.client_id.label("client_id"),
+            )
+            for k in kinds
+        ]
     ).subquery()
     counts = db.session.execute(
         select(
@@ -525,22 +548,20 @@ def exceptions(
     if not groups:
         return []
 
-    # One statement, one small part per group (at most two per rule): each part reads its
-    # first rows straight off the due-time index instead of ranking every open task.
+    # One statement, one small part per group (at most two per rule), each sorted and cut
+    # to its first rows before anything is joined to it.
     # Overdue: most recently missed first (the most actionable); due today: soonest first.
     parts = []
     for position, (group_rule, group_kind) in enumerate(sorted(groups)):
-        part = base.with_only_columns(
-            FollowUpTask.id.label("task_id"), literal(position).label("part")
-        ).where(FollowUpTask.rule == group_rule)
+        part = (
+            tasks_of(group_kind)
+            .with_only_columns(FollowUpTask.id.label("task_id"), literal(position).label("part"))
+            .where(FollowUpTask.rule == group_rule)
+        )
         if group_kind == OVERDUE:
-            part = part.where(FollowUpTask.due_at < now).order_by(
-                FollowUpTask.due_at.desc(), FollowUpTask.id.desc()
-            )
+            part = part.order_by(FollowUpTask.due_at.desc(), FollowUpTask.id.desc())
         else:
-            part = part.where(FollowUpTask.due_at >= now).order_by(
-                FollowUpTask.due_at, FollowUpTask.id
-            )
+            part = part.order_by(FollowUpTask.due_at, FollowUpTask.id)
         parts.append(select(part.limit(limit).offset(offset).subquery()))
     ranked = union_all(*parts).subquery()
     # Only the rows shown are joined to their client and opportunity.
