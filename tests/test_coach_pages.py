@@ -192,6 +192,25 @@ def test_exceptions_queue_due_today_in_the_clients_day(app, world):
     assert "Interview notes due today: 1 client" in [g.heading for g in later]
 
 
+def test_exceptions_queue_shows_recent_misses_only(app, world, as_user):
+    """Misses older than EXCEPTIONS_OVERDUE_DAYS leave the queue but stay in the pipeline."""
+    from coach_app.services import pipeline
+
+    interview_for(world.profile, world.client_user, start_at=_days_ago(20))
+    _user, recent = _client_of(world, world.coach, "Rita Recent", "rita@acme.example")
+    interview_for(recent, world.coach, start_at=_days_ago(3))
+    headings = [g.heading for g in pipeline.exceptions(world.coach)]
+    assert "Thank-you email overdue: 1 client" in headings
+    wider = [g.heading for g in pipeline.exceptions(world.coach, overdue_days=30)]
+    assert "Thank-you email overdue: 2 clients" in wider
+    # The old miss still shows as overdue work in the pipeline.
+    html = as_user(world.coach).get("/coach/?sort=name").get_data(as_text=True)
+    assert html.count('data-testid="overdue"><span class="badge') == 2
+    app.config["EXCEPTIONS_OVERDUE_DAYS"] = 30
+    page = as_user(world.coach).get("/coach/exceptions").get_data(as_text=True)
+    assert "Thank-you email overdue: 2 clients" in page and "last 30 days" in page
+
+
 def test_exceptions_queue_focus_and_paging(app, world, as_user):
     for i in range(3):
         _user, profile = _client_of(world, world.coach, f"Late {i}", f"late{i}@acme.example")

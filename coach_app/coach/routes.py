@@ -32,6 +32,10 @@ def _page_size() -> int:
     return max(1, int(current_app.config.get("PAGE_SIZE", 50)))
 
 
+def _overdue_days() -> int:
+    return max(1, int(current_app.config.get("EXCEPTIONS_OVERDUE_DAYS", 14)))
+
+
 def _url_with(endpoint: str, args: dict, **changes) -> str:
     """This page's URL with some query arguments changed (None drops one)."""
     merged = {k: v for k, v in args.items() if v not in (None, "")}
@@ -81,6 +85,7 @@ def exceptions():
         kind=kind if focused else None,
         limit=size,
         offset=(page_number - 1) * size,
+        overdue_days=_overdue_days(),
         now=_now(),
     )
     pages = 1
@@ -97,6 +102,7 @@ def exceptions():
         coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
         url_with=lambda **changes: _url_with("coach.exceptions", args.to_dict(), **changes),
         OVERDUE=pipeline.OVERDUE,
+        overdue_days=_overdue_days(),
     )
 
 

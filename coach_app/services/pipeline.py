@@ -42,6 +42,8 @@ COMPLIANCE_WINDOW = timedelta(days=30)
 SORTS = ("name", "compliance", "overdue", "next_due", "last_activity")
 ARCHIVE_FILTERS = ("active", "archived", "all")
 EXCEPTION_ROWS_PER_GROUP = 10
+# How far back the exceptions queue looks for overdue work (EXCEPTIONS_OVERDUE_DAYS).
+EXCEPTIONS_OVERDUE_DAYS = 14
 OVERDUE, DUE_TODAY = "overdue", "due_today"
 KINDS = (OVERDUE, DUE_TODAY)
 
@@ -472,6 +474,7 @@ def exceptions(
     kind: str | None = None,
     limit: int = EXCEPTION_ROWS_PER_GROUP,
     offset: int = 0,
+    overdue_days: int = EXCEPTIONS_OVERDUE_DAYS,
     now: datetime | None = None,
 ) -> list[ExceptionGroup]:
     """Open tasks overdue or due today (in each client's local day), grouped by rule and kind.
@@ -502,17 +505,24 @@ def exceptions(
         *[(zone == name, literal(end, stamp)) for name, end in ends.items()],
         else_=literal(now, stamp),
     )
-    in_scope = FollowUpTask.client_id.in_(select(ClientProfile.id).where(*conditions))
 
     def tasks_of(which: str):
         """Open tasks of one kind; only "due today" needs each client's zone (few rows)."""
-        stmt = select(FollowUpTask.id).where(_open(), in_scope)
+        stmt = (
+            select(FollowUpTask.id)
+            .join(ClientProfile, ClientProfile.id == FollowUpTask.client_id)
+            .where(_open(), *conditions)
+        )
         if which == OVERDUE:
-            stmt = stmt.where(FollowUpTask.due_at < now)
+            # Recent misses only: the queue is a to-do list, and months-old misses would
+            # bury today's work (they stay on the client's page and in compliance).
+            stmt = stmt.where(
+                FollowUpTask.due_at >= now - timedelta(days=overdue_days),
+                FollowUpTask.due_at < now,
+            )
         else:
             stmt = (
-                stmt.join(ClientProfile, ClientProfile.id == FollowUpTask.client_id)
-                .join(User, User.id == ClientProfile.user_id)
+                stmt.join(User, User.id == ClientProfile.user_id)
                 .join(Organization, Organization.id == ClientProfile.organization_id)
                 .where(
                     FollowUpTask.due_at >= now,
