@@ -12,9 +12,12 @@ Definitions are PLAYBOOK.md's, through coach_app.playbook (rates, Wilson interva
 statuses). Time matters only for open tasks: an open task is pending until its due time and
 missed after it. Each fact row stores its "settled" reading (every open task missed), which
 is true once its open tasks are all past due (open_due_max < now): those rows are summed in
-SQL, walking a covering index in GROUP BY order. The few rows with a task not yet due are
-read one by one, their pending tasks counted from the task table, and re-read in Python with
-the same function that wrote the facts (see docs/analytics.md).
+SQL, walking a covering index in GROUP BY order. Each row also stores its reading as of its
+computation (`*_asof`), true while no deadline has passed since (updated_at <= now <=
+next_open_due): the rows with a task not yet due are summed from those, in SQL too. Only the
+rows with a deadline between their computation and now are read one by one, their pending
+tasks counted from the task table, and re-read in Python with the same function that wrote
+the facts (see docs/analytics.md).
 """
 
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ from sqlalchemy.exc import OperationalError
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, Cohort, CohortMember, FollowUpTask, Role, User
 from coach_app.models.analytics import (
+    ASOF,
     FACT_RULES,
     PAIR_SHIFT,
     STATUS_PARTS,
@@ -288,8 +292,19 @@ def _settled(now: datetime):
     return or_(F.c.open_due_max.is_(None), F.c.open_due_max < now)
 
 
-def _live(now: datetime):
-    return F.c.open_due_max >= now
+def _current(now: datetime):
+    # Not settled, but no deadline has passed since the row was computed: the stored reading
+    # as of then (the *_asof columns) still holds. Rows computed after `now` are not used.
+    return and_(F.c.open_due_max >= now, F.c.next_open_due >= now, F.c.updated_at <= now)
+
+
+def _stale(now: datetime):
+    # Not settled, and a deadline passed since the row was computed (or it has no reading
+    # as of then): read one by one.
+    return and_(
+        F.c.open_due_max >= now,
+        or_(F.c.next_open_due.is_(None), F.c.next_open_due < now, F.c.updated_at > now),
+    )
 
 
 def _where(user, filters: Filters | None) -> list:
@@ -328,7 +343,7 @@ def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
     The keys, filters and pairs are all columns of one covering index, so SQLite answers
     while walking the index, without a sort or a lookup into the table.
     """
-    columns = [F.c[k] if isinstance(k, str) else k for k in keys]
+    columns = [F.c[k] for k in keys]
     query = (
         select(
             *columns,
@@ -339,6 +354,38 @@ def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
         .group_by(*columns)
     )
     return _unpack(_frame(query))
+
+
+def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+    """The same GROUP BY over the current rows, from their reading as of their computation.
+
+    These are the rows with a task not yet due (1-2 %), found by ix_analytics_facts_org_open_due.
+    """
+    # Group by the stored columns themselves: PostgreSQL would resolve a GROUP BY on the
+    # label ("band") to the table's column of that name.
+    columns = [F.c[ASOF.get(k, k)] for k in keys]
+    query = (
+        select(
+            *[c.label(k) for c, k in zip(columns, keys, strict=True)],
+            func.count().label("opportunities"),
+            *[func.sum(F.c[ASOF.get(p, p)]).label(p) for p in pairs],
+        )
+        .where(*where, _current(now))
+        .group_by(*columns)
+    )
+    return _unpack(_frame(query))
+
+
+def _sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES), live=None) -> pd.DataFrame:
+    """Settled, current and stale rows grouped by `keys` (stale ones read one by one)."""
+    keys = list(keys)
+    live = _live_rows(where, now) if live is None else live
+    return _combine(
+        keys,
+        _settled_sums(where, now, keys, pairs),
+        _current_sums(where, now, keys, pairs),
+        live,
+    )
 
 
 FEW_LIVE_ROWS = 500
@@ -369,9 +416,9 @@ def _pending_counts(now: datetime, live_ids: list[int]) -> dict:
 
 
 def _live_rows(where: list, now: datetime) -> pd.DataFrame:
-    """Rows with a task not yet due, read one by one with their open tasks split at `now`."""
+    """Stale rows (a deadline passed since they were computed), read one by one at `now`."""
     parts = [F.c[fact_column(r, p)] for r in FACT_RULES for p in STATUS_PARTS]
-    rows = _rows(select(*[F.c[k] for k in LIVE_KEYS], *parts).where(*where, _live(now))).all()
+    rows = _rows(select(*[F.c[k] for k in LIVE_KEYS], *parts).where(*where, _stale(now))).all()
     columns = [*LIVE_KEYS, "band", *RULE_KEYS, "is_decided", *SUM_COLUMNS]
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -393,16 +440,14 @@ def _live_rows(where: list, now: datetime) -> pd.DataFrame:
     return _unpack(frame)[columns]
 
 
-def _combine(settled: pd.DataFrame, live: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Settled sums plus the live rows, grouped by `keys`."""
-    sums = [c for c in SUM_COLUMNS if c in settled.columns]
-    parts = [settled[[*keys, *sums]]] if not settled.empty else []
-    if not live.empty:
-        parts.append(live[[*keys, *sums]])
+def _combine(keys: list[str], grouped: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
+    """Sums already grouped by `keys` plus other sums or single rows, grouped by `keys`."""
+    sums = [c for c in SUM_COLUMNS if c in grouped.columns]
+    parts = [p[[*keys, *sums]] for p in (grouped, *others) if not p.empty]
     if not parts:
         return pd.DataFrame(columns=[*keys, *sums])
-    if len(parts) == 1 and not settled.empty:
-        return settled  # already one row per group
+    if len(parts) == 1 and not grouped.empty:
+        return grouped  # already one row per group
     both = pd.concat(parts, ignore_index=True)
     both[sums] = both[sums].fillna(0).astype("int64")
     return both.groupby(keys, dropna=False, sort=True, as_index=False)[sums].sum()
@@ -507,14 +552,9 @@ def overview_sums(user, filters: Filters | None = None, now: datetime | None = N
     now = _now(now)
     where = _where(user, filters)
     live = _live_rows(where, now)
-    main = _settled_sums(where, now, MAIN_KEYS, MEASURE_PAIRS)
-    main = _with_offers(_combine(main, live, list(MAIN_KEYS)))
-    settled_rules = _frame(
-        select(*[F.c[k] for k in RULE_KEYS], func.count().label("opportunities"))
-        .where(*where, _settled(now), F.c.is_decided == 1)
-        .group_by(*[F.c[k] for k in RULE_KEYS])
-    )
-    rules = _combine(settled_rules, live[live["is_decided"] == 1], list(RULE_KEYS))
+    main = _with_offers(_sums(where, now, MAIN_KEYS, MEASURE_PAIRS, live))
+    decided = [*where, F.c.is_decided == 1]
+    rules = _sums(decided, now, RULE_KEYS, (), live[live["is_decided"] == 1])
     return OverviewSums(main=main, rules=rules)
 
 
@@ -667,15 +707,18 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
         .group_by(CohortMember.cohort_id)
     )
     settled = _unpack(_frame(query))
-    live = _live_rows(where, now)
-    if not live.empty:
+    # Rows with a task not yet due, per client, then per cohort of each client.
+    recent = _combine(
+        ["client_id"], _current_sums(where, now, ["client_id"]), _live_rows(where, now)
+    )
+    if not recent.empty:
         members = _frame(
             select(CohortMember.cohort_id, CohortMember.client_id).where(
-                in_cohorts, CohortMember.client_id.in_(sorted(set(live["client_id"])))
+                in_cohorts, CohortMember.client_id.in_(sorted(set(recent["client_id"])))
             )
         )
-        live = live.merge(members, on="client_id")
-    frame = _measures(_combine(settled, live, ["cohort_id"]), ["cohort_id"])
+        recent = recent.merge(members, on="client_id")
+    frame = _measures(_combine(["cohort_id"], settled, recent), ["cohort_id"])
     names = dict(db.session.execute(select(cohorts.c.id, cohorts.c.name)).all())
     frame.insert(1, "cohort", [names.get(i) for i in frame["cohort_id"]])
     return suppress_small_measures(frame, user)
@@ -683,9 +726,7 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
 
 def _by_key(user, filters, now, key: str) -> pd.DataFrame:
     now = _now(now)
-    where = _where(user, filters)
-    settled = _settled_sums(where, now, [key])
-    return _measures(_combine(settled, _live_rows(where, now), [key]), [key])
+    return _measures(_sums(_where(user, filters), now, [key]), [key])
 
 
 def by_coach(user, filters=None, now=None) -> pd.DataFrame:
