@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.exc import OperationalError
 
 from coach_app.extensions import db
@@ -287,24 +287,9 @@ MAIN_KEYS = ("interview_month", "outcome", "band", "hours_bucket")
 RULE_KEYS = ("is_offer", "ok_mask", "bad_mask")
 
 
-def _settled(now: datetime):
-    # Every open task of these rows is past due, so the stored reading (open = missed) holds.
-    return or_(F.c.open_due_max.is_(None), F.c.open_due_max < now)
-
-
-def _current(now: datetime):
-    # Not settled, but no deadline has passed since the row was computed: the stored reading
-    # as of then (the *_asof columns) still holds. Rows computed after `now` are not used.
-    return and_(F.c.open_due_max >= now, F.c.next_open_due >= now, F.c.updated_at <= now)
-
-
-def _stale(now: datetime):
-    # Not settled, and a deadline passed since the row was computed (or it has no reading
-    # as of then): read one by one.
-    return and_(
-        F.c.open_due_max >= now,
-        or_(F.c.next_open_due.is_(None), F.c.next_open_due < now, F.c.updated_at > now),
-    )
+_settled = analytics_facts.settled_clause
+_current = analytics_facts.current_clause
+_stale = analytics_facts.stale_clause
 
 
 def _where(user, filters: Filters | None) -> list:

@@ -83,3 +83,16 @@ def test_a_task_change_recomputes_the_reading_as_of_then(world, six, monkeypatch
     tiles = data.headline(world.coach, now=NOW).set_index("measure")
     assert tiles.loc["compliance", ["num", "den"]].tolist() == [30, 44]
     assert data._live_rows(data.scope_clauses(world.coach), NOW).empty
+
+
+def test_refreshing_stale_rows_makes_them_current_and_changes_no_number(world, six, monkeypatch):
+    computed(monkeypatch, NOW - timedelta(hours=1))
+    later = NOW + timedelta(days=2)
+    where = data.scope_clauses(world.coach)
+    expected = views(world, later)
+    assert len(data._live_rows(where, later)) == 1  # O6: its first deadlines have passed
+    assert analytics_facts.refresh_stale(later) == 1
+    assert data._live_rows(where, later).empty
+    assert analytics_facts.refresh_stale(later) == 0  # nothing left to do
+    for name, frame in views(world, later).items():
+        pd.testing.assert_frame_equal(frame, expected[name], check_dtype=False, obj=name)

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import case, delete, event, func, insert, inspect, select
+from sqlalchemy import and_, case, delete, event, func, insert, inspect, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity
@@ -87,8 +88,8 @@ def computed_at() -> datetime:
     return datetime.now(UTC)
 
 
-def compute_facts(connection, where: Callable) -> list[dict]:
-    """Fact rows for the opportunities selected by where(Opportunity.id-like column)."""
+def compute_facts(connection, where: Callable, at: datetime | None = None) -> list[dict]:
+    """Fact rows for the opportunities selected by where(Opportunity.id-like column), at `at`."""
     opportunities = connection.execute(
         select(
             Opportunity.id,
@@ -104,7 +105,7 @@ def compute_facts(connection, where: Callable) -> list[dict]:
     ).all()
     if not opportunities:
         return []
-    at = computed_at()
+    at = at or computed_at()
     rounds = defaultdict(list)
     for row in connection.execute(
         select(
@@ -259,18 +260,74 @@ def _fact_row(opp, interviews, counts, tasks, at: datetime) -> dict:
     return row
 
 
-def refresh(connection, opportunity_ids: Iterable[int]) -> int:
+def refresh(connection, opportunity_ids: Iterable[int], at: datetime | None = None) -> int:
     """Recompute the fact rows of these opportunities (deleting rows of vanished ones)."""
     ids = sorted({i for i in opportunity_ids if i is not None})
     written = 0
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = ids[start : start + CHUNK_SIZE]
-        rows = compute_facts(connection, lambda column, chunk=chunk: column.in_(chunk))
+        rows = compute_facts(connection, lambda column, chunk=chunk: column.in_(chunk), at)
         connection.execute(delete(_FACTS).where(_FACTS.c.opportunity_id.in_(chunk)))
         if rows:
             connection.execute(insert(_FACTS), rows)
         written += len(rows)
     return written
+
+
+def settled_clause(now: datetime):
+    """Facts whose open tasks are all past due at `now`: their settled reading holds."""
+    return or_(_FACTS.c.open_due_max.is_(None), _FACTS.c.open_due_max < now)
+
+
+def current_clause(now: datetime):
+    """Facts with a task not yet due and no deadline passed since they were computed.
+
+    Their reading as of their computation (the *_asof columns) holds at `now`. A row computed
+    after `now` (a clock moved back, as tests do) is not one of them.
+    """
+    return and_(
+        _FACTS.c.open_due_max >= now,
+        _FACTS.c.next_open_due >= now,
+        _FACTS.c.updated_at <= now,
+    )
+
+
+def stale_clause(now: datetime):
+    """Facts with a task not yet due and a deadline passed since they were computed."""
+    return and_(
+        _FACTS.c.open_due_max >= now,
+        or_(
+            _FACTS.c.next_open_due.is_(None),
+            _FACTS.c.next_open_due < now,
+            _FACTS.c.updated_at > now,
+        ),
+    )
+
+
+def refresh_stale(now: datetime | None = None, *, chunk_size: int = 500) -> int:
+    """Recompute the stale facts, a chunk per transaction; returns how many were rewritten.
+
+    Not needed for correctness (the dashboard reads stale rows one by one), only to keep
+    that set small: run every few minutes (workers/cron.py).
+    """
+    moment = now or computed_at()
+    written = 0
+    while True:
+        ids = db.session.scalars(
+            select(_FACTS.c.opportunity_id)
+            .where(stale_clause(moment), _FACTS.c.updated_at <= moment)
+            .limit(chunk_size)
+        ).all()
+        if not ids:
+            return written
+        try:
+            refresh(db.session.connection(), ids, moment)  # current at `moment` from now on
+            db.session.commit()
+        except IntegrityError:
+            # A portal transaction rewrote one of these rows meanwhile: it is fresh anyway.
+            db.session.rollback()
+            return written
+        written += len(ids)
 
 
 def rebuild_facts(organization_id: int | None = None, *, chunk_size: int = CHUNK_SIZE) -> int:
