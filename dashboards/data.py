@@ -309,14 +309,35 @@ def _frame(query) -> pd.DataFrame:
     return pd.DataFrame.from_records([tuple(row) for row in result], columns=columns)
 
 
+_COUNTS = frozenset({*PAIR_NAMES, "opportunities"})
+
+
+def _int64(values) -> np.ndarray:
+    """Counters as int64, exactly (never through float, which loses packed low bits)."""
+    try:
+        return np.array(values, dtype="int64")  # SQLite's int sums, PostgreSQL's Decimals
+    except (TypeError, ValueError):  # an empty LEFT JOIN group sums to NULL
+        return np.array([0 if v is None or v != v else int(v) for v in values], dtype="int64")
+
+
+def _sums_frame(query) -> pd.DataFrame:
+    """A frame of group keys and counters, the counters (pairs included) read as int64."""
+    result = _rows(query)
+    columns = list(result.keys())
+    values = list(zip(*result.all(), strict=True)) or [()] * len(columns)
+    return pd.DataFrame(
+        {c: _int64(v) if c in _COUNTS else list(v) for c, v in zip(columns, values, strict=True)},
+        columns=columns,
+    )
+
+
 def _unpack(frame: pd.DataFrame) -> pd.DataFrame:
     """Split every summed pair column into its two counters."""
     for pair, (high, low) in PAIR_NAMES.items():
         if pair not in frame.columns:
             continue
         column = frame.pop(pair)
-        # SQLite sums to int, PostgreSQL to Decimal; an empty LEFT JOIN group sums to NULL.
-        values = np.array([0 if v is None or pd.isna(v) else int(v) for v in column], "int64")
+        values = column.to_numpy() if column.dtype == "int64" else _int64(column.tolist())
         frame[high] = values >> PAIR_SHIFT
         frame[low] = values & ((1 << PAIR_SHIFT) - 1)
     return frame
@@ -338,7 +359,7 @@ def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
         .where(*where, _settled(now))
         .group_by(*columns)
     )
-    return _unpack(_frame(query))
+    return _unpack(_sums_frame(query))
 
 
 def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
@@ -353,7 +374,7 @@ def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
         *[F.c[ASOF.get(k, k)].label(k) for k in keys],
         *[F.c[ASOF.get(p, p)].label(p) for p in pairs],
     ).where(*where, _current(now))
-    rows = _unpack(_frame(query))
+    rows = _unpack(_sums_frame(query))
     rows.insert(len(keys), "opportunities", 1)
     if rows.empty:
         return rows
@@ -684,14 +705,15 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
         select(
             CohortMember.cohort_id,
             func.count(F.c.opportunity_id).label("opportunities"),
-            *[func.sum(F.c[p]).label(p) for p in PAIR_NAMES],
+            # 0 rather than NULL for a cohort without facts, so the column stays integer.
+            *[func.coalesce(func.sum(F.c[p]), 0).label(p) for p in PAIR_NAMES],
         )
         .select_from(CohortMember)
         .outerjoin(F, and_(F.c.client_id == CohortMember.client_id, *where, _settled(now)))
         .where(in_cohorts)
         .group_by(CohortMember.cohort_id)
     )
-    settled = _unpack(_frame(query))
+    settled = _unpack(_sums_frame(query))
     # Rows with a task not yet due, per client, then per cohort of each client.
     recent = _combine(
         ["client_id"], _current_sums(where, now, ["client_id"]), _live_rows(where, now)
