@@ -362,12 +362,12 @@ def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
     return _unpack(_sums_frame(query))
 
 
-def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
-    """The current rows (1-2 %), from their reading as of their computation, summed by `keys`.
+def _current_rows(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+    """The current rows (1-2 %), one per opportunity, from their reading as of computation.
 
-    The rows are fetched and summed here rather than grouped in SQL: given a GROUP BY,
-    SQLite prefers walking a whole covering index in its order, looking every row up, to
-    sorting the few rows that ix_analytics_facts_org_open_due finds.
+    Fetched and summed in pandas rather than grouped in SQL: given a GROUP BY, SQLite
+    prefers walking a whole covering index in its order, looking every row up, to sorting
+    the few rows that ix_analytics_facts_org_open_due finds.
     """
     keys = list(keys)
     query = select(
@@ -376,22 +376,30 @@ def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
     ).where(*where, _current(now))
     rows = _unpack(_sums_frame(query))
     rows.insert(len(keys), "opportunities", 1)
+    return rows
+
+
+def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+    """The current rows summed by `keys`."""
+    keys = list(keys)
+    rows = _current_rows(where, now, keys, pairs)
     if rows.empty:
         return rows
     sums = [c for c in rows.columns if c not in keys]
     return rows.groupby(keys, dropna=False, sort=False, as_index=False)[sums].sum()
 
 
-def _sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES), live=None) -> pd.DataFrame:
-    """Settled, current and stale rows grouped by `keys` (stale ones read one by one)."""
+def _sums(
+    where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES), live=None, current=None
+) -> pd.DataFrame:
+    """Settled, current and stale rows grouped by `keys` (stale ones read one by one).
+
+    `live` and `current` may be given, already fetched (with more columns) for several views.
+    """
     keys = list(keys)
     live = _live_rows(where, now) if live is None else live
-    return _combine(
-        keys,
-        _settled_sums(where, now, keys, pairs),
-        _current_sums(where, now, keys, pairs),
-        live,
-    )
+    current = _current_rows(where, now, keys, pairs) if current is None else current
+    return _combine(keys, _settled_sums(where, now, keys, pairs), current, live)
 
 
 FEW_LIVE_ROWS = 500
@@ -558,9 +566,18 @@ def overview_sums(user, filters: Filters | None = None, now: datetime | None = N
     now = _now(now)
     where = _where(user, filters)
     live = _live_rows(where, now)
-    main = _with_offers(_sums(where, now, MAIN_KEYS, MEASURE_PAIRS, live))
+    # One fetch of the current rows for both groupings.
+    current = _current_rows(where, now, [*MAIN_KEYS, *RULE_KEYS, "is_decided"], MEASURE_PAIRS)
+    main = _with_offers(_sums(where, now, MAIN_KEYS, MEASURE_PAIRS, live, current))
     decided = [*where, F.c.is_decided == 1]
-    rules = _sums(decided, now, RULE_KEYS, (), live[live["is_decided"] == 1])
+    rules = _sums(
+        decided,
+        now,
+        RULE_KEYS,
+        (),
+        live[live["is_decided"] == 1],
+        current[current["is_decided"] == 1],
+    )
     return OverviewSums(main=main, rules=rules)
 
 
