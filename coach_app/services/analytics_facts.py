@@ -17,8 +17,20 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import and_, case, delete, event, func, insert, inspect, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity
@@ -311,23 +323,43 @@ def refresh_stale(now: datetime | None = None, *, chunk_size: int = 500) -> int:
     that set small: run every few minutes (workers/cron.py).
     """
     moment = now or computed_at()
-    written = 0
+    written, last = 0, 0
     while True:
         ids = db.session.scalars(
             select(_FACTS.c.opportunity_id)
             .where(stale_clause(moment), _FACTS.c.updated_at <= moment)
+            .where(_FACTS.c.opportunity_id > last)
+            .order_by(_FACTS.c.opportunity_id)
             .limit(chunk_size)
         ).all()
         if not ids:
             return written
+        last = ids[-1]
         try:
-            refresh(db.session.connection(), ids, moment)  # current at `moment` from now on
+            written += _update_in_place(db.session.connection(), ids, moment)
             db.session.commit()
-        except IntegrityError:
-            # A portal transaction rewrote one of these rows meanwhile: it is fresh anyway.
+        except (IntegrityError, OperationalError):
+            # Busy with a portal transaction: this run stops, the next one picks them up.
             db.session.rollback()
             return written
-        written += len(ids)
+
+
+def _update_in_place(connection, ids: list[int], at: datetime) -> int:
+    # UPDATE, never DELETE + INSERT: a portal transaction rewriting the same row at the same
+    # time then deletes our version and inserts its own (PostgreSQL re-checks an updated row
+    # after the lock wait), or our UPDATE finds its new row and changes nothing; either way
+    # the portal's change wins and neither transaction fails on the primary key.
+    rows = compute_facts(connection, lambda column: column.in_(ids), at)
+    if rows:
+        key = bindparam("fact_id")
+        columns = [c for c in rows[0] if c != "opportunity_id"]
+        connection.execute(
+            update(_FACTS)
+            .where(_FACTS.c.opportunity_id == key)
+            .values({c: bindparam(c) for c in columns}),
+            [{"fact_id": row["opportunity_id"], **{c: row[c] for c in columns}} for row in rows],
+        )
+    return len(rows)
 
 
 def rebuild_facts(organization_id: int | None = None, *, chunk_size: int = CHUNK_SIZE) -> int:
