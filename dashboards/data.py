@@ -495,22 +495,38 @@ def _with_offers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _measures(sums: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per group of `keys`: the five measures as counts, rate and 95 % Wilson interval."""
+# The packed pairs each measure reads (its counters, then how many opportunities it rests on).
+PAIRS_OF = {
+    "compliance": ("pair_compliance", "pair_opps_a"),
+    "same_day_notes": ("pair_notes", "pair_opps_a"),
+    "check_in": ("pair_check_in", "pair_opps_b"),
+    "rejection_thanks": ("pair_thanks", "pair_opps_b"),
+    "offer": ("pair_outcome",),
+}
+
+
+def pairs_for(measures) -> tuple[str, ...]:
+    """The packed columns to sum for these measures, each once."""
+    return tuple(dict.fromkeys(p for m in measures for p in PAIRS_OF[m]))
+
+
+def _measures(sums: pd.DataFrame, keys: list[str], measures=tuple(MEASURES)) -> pd.DataFrame:
+    """Per group of `keys`: each measure as counts, rate and 95 % Wilson interval."""
     if sums.empty:
         return pd.DataFrame(columns=[*keys, "opportunities"])
-    grouped = sums.groupby(keys, sort=True, dropna=False)[SUM_COLUMNS].sum().reset_index()
+    columns = ["opportunities", *[c for p in pairs_for(measures) for c in PAIR_NAMES[p]]]
+    grouped = sums.groupby(keys, sort=True, dropna=False)[columns].sum().reset_index()
     rows = []
     for record in grouped.to_dict("records"):
         row = {k: record[k] for k in keys}
-        row.update(_measures_row(record))
+        row.update(_measures_row(record, measures))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _measures_row(totals) -> dict:
+def _measures_row(totals, measures=tuple(MEASURES)) -> dict:
     row = {"opportunities": int(totals["opportunities"])}
-    for measure in MEASURES:
+    for measure in measures:
         rate = Rate(int(totals[f"{measure}_num"]), int(totals[f"{measure}_den"]))
         opps = rate.denominator if measure == "offer" else int(totals[f"{measure}_opps"])
         _rate_columns(row, measure, rate, opps)
@@ -748,15 +764,16 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
     return suppress_small_measures(frame, user)
 
 
-def _by_key(user, filters, now, key: str) -> pd.DataFrame:
+def _by_key(user, filters, now, key: str, measures=tuple(MEASURES)) -> pd.DataFrame:
     now = _now(now)
-    return _measures(_sums(_where(user, filters), now, [key]), [key])
+    sums = _sums(_where(user, filters), now, [key], pairs_for(measures))
+    return _measures(sums, [key], measures)
 
 
-def by_coach(user, filters=None, now=None) -> pd.DataFrame:
-    """Each measure per coach: the admin's comparison across coaches."""
+def by_coach(user, filters=None, now=None, *, measures=tuple(MEASURES)) -> pd.DataFrame:
+    """Each measure (or only `measures`) per coach: the admin's comparison across coaches."""
     require_role(user, Role.ADMIN)
-    frame = _by_key(user, filters, now, "coach_id")
+    frame = _by_key(user, filters, now, "coach_id", measures)
     names = dict(db.session.execute(visible_coaches(user)).all())
     frame.insert(1, "coach", [names.get(i) for i in frame["coach_id"]])
     return frame

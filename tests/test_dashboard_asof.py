@@ -17,7 +17,7 @@ from coach_app.models import OpportunityFact
 from coach_app.models.analytics import unpack
 from coach_app.services import analytics_facts
 from coach_app.services.followup import complete_task
-from dashboards import data
+from dashboards import callbacks, data, figures
 from tests.dashboard_fixtures import LATER, NOW, build_six, cohort, tasks
 
 MOMENTS = (NOW, NOW + timedelta(days=2), LATER)
@@ -96,3 +96,14 @@ def test_refreshing_stale_rows_makes_them_current_and_changes_no_number(world, s
     assert analytics_facts.refresh_stale(later) == 0  # nothing left to do
     for name, frame in views(world, later).items():
         pd.testing.assert_frame_equal(frame, expected[name], check_dtype=False, obj=name)
+
+
+def test_the_coaches_figure_from_its_two_measures_equals_the_one_from_all(world, six):
+    full = data.by_coach(world.admin, now=NOW)
+    narrow = data.by_coach(world.admin, now=NOW, measures=figures.COACH_MEASURES)
+    assert figures.coaches_figure(narrow) == figures.coaches_figure(full)
+    assert callbacks.coach_outputs(world.admin, *[None] * 6, now=NOW) == figures.coaches_figure(
+        full
+    )
+    for column in narrow.columns:
+        pd.testing.assert_series_equal(narrow[column], full[column], check_dtype=False)
