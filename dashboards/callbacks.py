@@ -86,7 +86,8 @@ def coach_outputs(user, *values, now=None):
         filters = filters_from(*values)
     except data.FilterError as error:
         return _message_figure(str(error))
-    return figures.coaches_figure(data.by_coach(user, filters, now))
+    frame = data.by_coach(user, filters, now, measures=figures.COACH_MEASURES)
+    return figures.coaches_figure(frame)
 
 
 def _markdown_text(text: str) -> str:

@@ -12,9 +12,12 @@ Definitions are PLAYBOOK.md's, through coach_app.playbook (rates, Wilson interva
 statuses). Time matters only for open tasks: an open task is pending until its due time and
 missed after it. Each fact row stores its "settled" reading (every open task missed), which
 is true once its open tasks are all past due (open_due_max < now): those rows are summed in
-SQL, walking a covering index in GROUP BY order. The few rows with a task not yet due are
-read one by one, their pending tasks counted from the task table, and re-read in Python with
-the same function that wrote the facts (see docs/analytics.md).
+SQL, walking a covering index in GROUP BY order. Each row also stores its reading as of its
+computation (`*_asof`), true while no deadline has passed since (updated_at <= now <=
+next_open_due): the rows with a task not yet due are summed from those, in SQL too. Only the
+rows with a deadline between their computation and now are read one by one, their pending
+tasks counted from the task table, and re-read in Python with the same function that wrote
+the facts (see docs/analytics.md).
 """
 
 from dataclasses import dataclass, field
@@ -22,12 +25,13 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.exc import OperationalError
 
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, Cohort, CohortMember, FollowUpTask, Role, User
 from coach_app.models.analytics import (
+    ASOF,
     FACT_RULES,
     PAIR_SHIFT,
     STATUS_PARTS,
@@ -283,13 +287,9 @@ MAIN_KEYS = ("interview_month", "outcome", "band", "hours_bucket")
 RULE_KEYS = ("is_offer", "ok_mask", "bad_mask")
 
 
-def _settled(now: datetime):
-    # Every open task of these rows is past due, so the stored reading (open = missed) holds.
-    return or_(F.c.open_due_max.is_(None), F.c.open_due_max < now)
-
-
-def _live(now: datetime):
-    return F.c.open_due_max >= now
+_settled = analytics_facts.settled_clause
+_current = analytics_facts.current_clause
+_stale = analytics_facts.stale_clause
 
 
 def _where(user, filters: Filters | None) -> list:
@@ -309,14 +309,35 @@ def _frame(query) -> pd.DataFrame:
     return pd.DataFrame.from_records([tuple(row) for row in result], columns=columns)
 
 
+_COUNTS = frozenset({*PAIR_NAMES, "opportunities"})
+
+
+def _int64(values) -> np.ndarray:
+    """Counters as int64, exactly (never through float, which loses packed low bits)."""
+    try:
+        return np.array(values, dtype="int64")  # SQLite's int sums, PostgreSQL's Decimals
+    except (TypeError, ValueError):  # an empty LEFT JOIN group sums to NULL
+        return np.array([0 if v is None or v != v else int(v) for v in values], dtype="int64")
+
+
+def _sums_frame(query) -> pd.DataFrame:
+    """A frame of group keys and counters, the counters (pairs included) read as int64."""
+    result = _rows(query)
+    columns = list(result.keys())
+    values = list(zip(*result.all(), strict=True)) or [()] * len(columns)
+    return pd.DataFrame(
+        {c: _int64(v) if c in _COUNTS else list(v) for c, v in zip(columns, values, strict=True)},
+        columns=columns,
+    )
+
+
 def _unpack(frame: pd.DataFrame) -> pd.DataFrame:
     """Split every summed pair column into its two counters."""
     for pair, (high, low) in PAIR_NAMES.items():
         if pair not in frame.columns:
             continue
         column = frame.pop(pair)
-        # SQLite sums to int, PostgreSQL to Decimal; an empty LEFT JOIN group sums to NULL.
-        values = np.array([0 if v is None or pd.isna(v) else int(v) for v in column], "int64")
+        values = column.to_numpy() if column.dtype == "int64" else _int64(column.tolist())
         frame[high] = values >> PAIR_SHIFT
         frame[low] = values & ((1 << PAIR_SHIFT) - 1)
     return frame
@@ -328,7 +349,7 @@ def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
     The keys, filters and pairs are all columns of one covering index, so SQLite answers
     while walking the index, without a sort or a lookup into the table.
     """
-    columns = [F.c[k] if isinstance(k, str) else k for k in keys]
+    columns = [F.c[k] for k in keys]
     query = (
         select(
             *columns,
@@ -338,7 +359,47 @@ def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
         .where(*where, _settled(now))
         .group_by(*columns)
     )
-    return _unpack(_frame(query))
+    return _unpack(_sums_frame(query))
+
+
+def _current_rows(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+    """The current rows (1-2 %), one per opportunity, from their reading as of computation.
+
+    Fetched and summed in pandas rather than grouped in SQL: given a GROUP BY, SQLite
+    prefers walking a whole covering index in its order, looking every row up, to sorting
+    the few rows that ix_analytics_facts_org_open_due finds.
+    """
+    keys = list(keys)
+    query = select(
+        *[F.c[ASOF.get(k, k)].label(k) for k in keys],
+        *[F.c[ASOF.get(p, p)].label(p) for p in pairs],
+    ).where(*where, _current(now))
+    rows = _unpack(_sums_frame(query))
+    rows.insert(len(keys), "opportunities", 1)
+    return rows
+
+
+def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+    """The current rows summed by `keys`."""
+    keys = list(keys)
+    rows = _current_rows(where, now, keys, pairs)
+    if rows.empty:
+        return rows
+    sums = [c for c in rows.columns if c not in keys]
+    return rows.groupby(keys, dropna=False, sort=False, as_index=False)[sums].sum()
+
+
+def _sums(
+    where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES), live=None, current=None
+) -> pd.DataFrame:
+    """Settled, current and stale rows grouped by `keys` (stale ones read one by one).
+
+    `live` and `current` may be given, already fetched (with more columns) for several views.
+    """
+    keys = list(keys)
+    live = _live_rows(where, now) if live is None else live
+    current = _current_rows(where, now, keys, pairs) if current is None else current
+    return _combine(keys, _settled_sums(where, now, keys, pairs), current, live)
 
 
 FEW_LIVE_ROWS = 500
@@ -369,9 +430,9 @@ def _pending_counts(now: datetime, live_ids: list[int]) -> dict:
 
 
 def _live_rows(where: list, now: datetime) -> pd.DataFrame:
-    """Rows with a task not yet due, read one by one with their open tasks split at `now`."""
+    """Stale rows (a deadline passed since they were computed), read one by one at `now`."""
     parts = [F.c[fact_column(r, p)] for r in FACT_RULES for p in STATUS_PARTS]
-    rows = _rows(select(*[F.c[k] for k in LIVE_KEYS], *parts).where(*where, _live(now))).all()
+    rows = _rows(select(*[F.c[k] for k in LIVE_KEYS], *parts).where(*where, _stale(now))).all()
     columns = [*LIVE_KEYS, "band", *RULE_KEYS, "is_decided", *SUM_COLUMNS]
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -393,16 +454,14 @@ def _live_rows(where: list, now: datetime) -> pd.DataFrame:
     return _unpack(frame)[columns]
 
 
-def _combine(settled: pd.DataFrame, live: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Settled sums plus the live rows, grouped by `keys`."""
-    sums = [c for c in SUM_COLUMNS if c in settled.columns]
-    parts = [settled[[*keys, *sums]]] if not settled.empty else []
-    if not live.empty:
-        parts.append(live[[*keys, *sums]])
+def _combine(keys: list[str], grouped: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
+    """Sums already grouped by `keys` plus other sums or single rows, grouped by `keys`."""
+    sums = [c for c in SUM_COLUMNS if c in grouped.columns]
+    parts = [p[[*keys, *sums]] for p in (grouped, *others) if not p.empty]
     if not parts:
         return pd.DataFrame(columns=[*keys, *sums])
-    if len(parts) == 1 and not settled.empty:
-        return settled  # already one row per group
+    if len(parts) == 1 and not grouped.empty:
+        return grouped  # already one row per group
     both = pd.concat(parts, ignore_index=True)
     both[sums] = both[sums].fillna(0).astype("int64")
     return both.groupby(keys, dropna=False, sort=True, as_index=False)[sums].sum()
@@ -436,22 +495,38 @@ def _with_offers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _measures(sums: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per group of `keys`: the five measures as counts, rate and 95 % Wilson interval."""
+# The packed pairs each measure reads (its counters, then how many opportunities it rests on).
+PAIRS_OF = {
+    "compliance": ("pair_compliance", "pair_opps_a"),
+    "same_day_notes": ("pair_notes", "pair_opps_a"),
+    "check_in": ("pair_check_in", "pair_opps_b"),
+    "rejection_thanks": ("pair_thanks", "pair_opps_b"),
+    "offer": ("pair_outcome",),
+}
+
+
+def pairs_for(measures) -> tuple[str, ...]:
+    """The packed columns to sum for these measures, each once."""
+    return tuple(dict.fromkeys(p for m in measures for p in PAIRS_OF[m]))
+
+
+def _measures(sums: pd.DataFrame, keys: list[str], measures=tuple(MEASURES)) -> pd.DataFrame:
+    """Per group of `keys`: each measure as counts, rate and 95 % Wilson interval."""
     if sums.empty:
         return pd.DataFrame(columns=[*keys, "opportunities"])
-    grouped = sums.groupby(keys, sort=True, dropna=False)[SUM_COLUMNS].sum().reset_index()
+    columns = ["opportunities", *[c for p in pairs_for(measures) for c in PAIR_NAMES[p]]]
+    grouped = sums.groupby(keys, sort=True, dropna=False)[columns].sum().reset_index()
     rows = []
     for record in grouped.to_dict("records"):
         row = {k: record[k] for k in keys}
-        row.update(_measures_row(record))
+        row.update(_measures_row(record, measures))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _measures_row(totals) -> dict:
+def _measures_row(totals, measures=tuple(MEASURES)) -> dict:
     row = {"opportunities": int(totals["opportunities"])}
-    for measure in MEASURES:
+    for measure in measures:
         rate = Rate(int(totals[f"{measure}_num"]), int(totals[f"{measure}_den"]))
         opps = rate.denominator if measure == "offer" else int(totals[f"{measure}_opps"])
         _rate_columns(row, measure, rate, opps)
@@ -507,14 +582,18 @@ def overview_sums(user, filters: Filters | None = None, now: datetime | None = N
     now = _now(now)
     where = _where(user, filters)
     live = _live_rows(where, now)
-    main = _settled_sums(where, now, MAIN_KEYS, MEASURE_PAIRS)
-    main = _with_offers(_combine(main, live, list(MAIN_KEYS)))
-    settled_rules = _frame(
-        select(*[F.c[k] for k in RULE_KEYS], func.count().label("opportunities"))
-        .where(*where, _settled(now), F.c.is_decided == 1)
-        .group_by(*[F.c[k] for k in RULE_KEYS])
+    # One fetch of the current rows for both groupings.
+    current = _current_rows(where, now, [*MAIN_KEYS, *RULE_KEYS, "is_decided"], MEASURE_PAIRS)
+    main = _with_offers(_sums(where, now, MAIN_KEYS, MEASURE_PAIRS, live, current))
+    decided = [*where, F.c.is_decided == 1]
+    rules = _sums(
+        decided,
+        now,
+        RULE_KEYS,
+        (),
+        live[live["is_decided"] == 1],
+        current[current["is_decided"] == 1],
     )
-    rules = _combine(settled_rules, live[live["is_decided"] == 1], list(RULE_KEYS))
     return OverviewSums(main=main, rules=rules)
 
 
@@ -659,39 +738,42 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
         select(
             CohortMember.cohort_id,
             func.count(F.c.opportunity_id).label("opportunities"),
-            *[func.sum(F.c[p]).label(p) for p in PAIR_NAMES],
+            # 0 rather than NULL for a cohort without facts, so the column stays integer.
+            *[func.coalesce(func.sum(F.c[p]), 0).label(p) for p in PAIR_NAMES],
         )
         .select_from(CohortMember)
         .outerjoin(F, and_(F.c.client_id == CohortMember.client_id, *where, _settled(now)))
         .where(in_cohorts)
         .group_by(CohortMember.cohort_id)
     )
-    settled = _unpack(_frame(query))
-    live = _live_rows(where, now)
-    if not live.empty:
+    settled = _unpack(_sums_frame(query))
+    # Rows with a task not yet due, per client, then per cohort of each client.
+    recent = _combine(
+        ["client_id"], _current_sums(where, now, ["client_id"]), _live_rows(where, now)
+    )
+    if not recent.empty:
         members = _frame(
             select(CohortMember.cohort_id, CohortMember.client_id).where(
-                in_cohorts, CohortMember.client_id.in_(sorted(set(live["client_id"])))
+                in_cohorts, CohortMember.client_id.in_(sorted(set(recent["client_id"])))
             )
         )
-        live = live.merge(members, on="client_id")
-    frame = _measures(_combine(settled, live, ["cohort_id"]), ["cohort_id"])
+        recent = recent.merge(members, on="client_id")
+    frame = _measures(_combine(["cohort_id"], settled, recent), ["cohort_id"])
     names = dict(db.session.execute(select(cohorts.c.id, cohorts.c.name)).all())
     frame.insert(1, "cohort", [names.get(i) for i in frame["cohort_id"]])
     return suppress_small_measures(frame, user)
 
 
-def _by_key(user, filters, now, key: str) -> pd.DataFrame:
+def _by_key(user, filters, now, key: str, measures=tuple(MEASURES)) -> pd.DataFrame:
     now = _now(now)
-    where = _where(user, filters)
-    settled = _settled_sums(where, now, [key])
-    return _measures(_combine(settled, _live_rows(where, now), [key]), [key])
+    sums = _sums(_where(user, filters), now, [key], pairs_for(measures))
+    return _measures(sums, [key], measures)
 
 
-def by_coach(user, filters=None, now=None) -> pd.DataFrame:
-    """Each measure per coach: the admin's comparison across coaches."""
+def by_coach(user, filters=None, now=None, *, measures=tuple(MEASURES)) -> pd.DataFrame:
+    """Each measure (or only `measures`) per coach: the admin's comparison across coaches."""
     require_role(user, Role.ADMIN)
-    frame = _by_key(user, filters, now, "coach_id")
+    frame = _by_key(user, filters, now, "coach_id", measures)
     names = dict(db.session.execute(visible_coaches(user)).all())
     frame.insert(1, "coach", [names.get(i) for i in frame["coach_id"]])
     return frame

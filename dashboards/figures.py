@@ -223,6 +223,10 @@ def cohorts_figure(frame: pd.DataFrame) -> dict:
     return _measure_bars(frame, "cohort", "Cohorts side by side", "opportunities (cohort members)")
 
 
+# What the coaches figure draws; the callback asks the data layer for these only.
+COACH_MEASURES = ("compliance", "offer")
+
+
 def coaches_figure(frame: pd.DataFrame) -> dict:
     """One point per coach: compliance against offer rate, sized by decided opportunities."""
     fig = _figure()

@@ -29,6 +29,8 @@ def test_cron_sweeps_every_minute_on_the_configured_queue(monkeypatch):
     assert sweep.queue_name == "acme-default" and sweep.interval == 60
     daily = jobs["workers.jobs.mark_no_response_job"]
     assert daily.queue_name == "acme-default" and daily.cron == "30 3 * * *"
+    analytics = jobs["workers.jobs.refresh_analytics_job"]
+    assert analytics.queue_name == "acme-default" and analytics.interval == 300
 
 
 def test_cron_defaults_to_the_followthrough_queue(monkeypatch):

@@ -8,11 +8,12 @@ import os
 
 from rq import cron
 
-from workers.jobs import mark_no_response_job, sweep_outbox
+from workers.jobs import mark_no_response_job, refresh_analytics_job, sweep_outbox
 from workers.queues import DEFAULT_PREFIX, queue_name
 
 QUEUE = queue_name(os.environ.get("RQ_QUEUE_PREFIX") or DEFAULT_PREFIX)
 SWEEP_INTERVAL = int(os.environ.get("SWEEP_INTERVAL_SECONDS") or 60)
+ANALYTICS_INTERVAL = int(os.environ.get("ANALYTICS_REFRESH_SECONDS") or 300)
 
 # Every minute: stale claims released, coach digests written, due rows claimed and handed to
 # delivery jobs (retries come back the same way once their backoff has passed).
@@ -26,4 +27,13 @@ cron.register(
     cron=os.environ.get("NO_RESPONSE_CRON") or "30 3 * * *",
     result_ttl=86400,
     failure_ttl=7 * 86400,
+)
+# Every 5 minutes: analytics facts a deadline has passed since, recomputed so the dashboard
+# sums them in SQL instead of reading them one by one (docs/analytics.md).
+cron.register(
+    refresh_analytics_job,
+    queue_name=QUEUE,
+    interval=ANALYTICS_INTERVAL,
+    result_ttl=300,
+    failure_ttl=86400,
 )

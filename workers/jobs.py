@@ -96,3 +96,11 @@ def mark_no_response_job(now: str | None = None) -> int:
         marked = mark_no_response(_moment(now))
         db.session.commit()
         return marked
+
+
+def refresh_analytics_job(now: str | None = None) -> int:
+    """Every few minutes: recompute the analytics facts a deadline has passed since."""
+    from coach_app.services.analytics_facts import refresh_stale
+
+    with app_context():
+        return refresh_stale(_moment(now))

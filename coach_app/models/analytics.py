@@ -10,8 +10,13 @@ transaction as every change to its tasks, interviews or outcome
   counters packed into one integer (numerator << 32 | denominator) so the dashboard's GROUP
   BY sums half as many columns;
 - `open_due_max`, the latest due time of an open task. Rows with open_due_max < now are
-  settled and read from the covering indexes below; the few others (a task not yet due)
-  are read one by one and split into missed and pending at read time.
+  settled and read from the covering indexes below;
+- the reading *as of the row's computation* (`updated_at`): the same measures with the open
+  tasks then past due missed and the others pending (the `*_asof` columns), and
+  `next_open_due`, the earliest due time among those pending ones. A row that is not
+  settled is still exact in this reading while `updated_at <= now <= next_open_due` (no
+  deadline has passed since): those are summed in SQL too. Only the rows with a deadline
+  between their computation and now are read one by one and split at read time.
 """
 
 from datetime import date, datetime
@@ -35,6 +40,13 @@ PAIRS = (
     "pair_opps_b",  # (any check-in counted) << 32 | (any post-rejection thanks counted)
     "pair_outcome",  # offer << 32 | decided (offer, rejected, no_response)
 )
+# The time-dependent part of the reading, stored a second time as of the row's computation.
+ASOF = {
+    "band": "band_asof",
+    "ok_mask": "ok_mask_asof",
+    "bad_mask": "bad_mask_asof",
+    **{pair: f"{pair}_asof" for pair in PAIRS if pair != "pair_outcome"},
+}
 # Columns the settled queries filter on; every covering index carries them.
 _FILTERS = ("open_due_max", "first_interview_on", "coach_id", "rounds", "industry", "client_id")
 
@@ -135,6 +147,19 @@ class OpportunityFact(db.Model):
     pair_opps_b: Mapped[int] = mapped_column(BigInteger, default=0)
     pair_outcome: Mapped[int] = mapped_column(BigInteger, default=0)
     open_due_max: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reading as of updated_at (nullable: rows written before these columns existed
+    # have none, and are read one by one until `flask rebuild-analytics` fills them).
+    next_open_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    band_asof: Mapped[str | None] = mapped_column(String(8))
+    ok_mask_asof: Mapped[int | None] = mapped_column(Integer)
+    bad_mask_asof: Mapped[int | None] = mapped_column(Integer)
+    pair_compliance_asof: Mapped[int | None] = mapped_column(BigInteger)
+    pair_notes_asof: Mapped[int | None] = mapped_column(BigInteger)
+    pair_check_in_asof: Mapped[int | None] = mapped_column(BigInteger)
+    pair_thanks_asof: Mapped[int | None] = mapped_column(BigInteger)
+    pair_opps_a_asof: Mapped[int | None] = mapped_column(BigInteger)
+    pair_opps_b_asof: Mapped[int | None] = mapped_column(BigInteger)
+    # When the row was computed: the moment of the `*_asof` reading.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -15,14 +15,27 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import case, delete, event, func, insert, inspect, select
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity
 from coach_app.models.analytics import (
+    ASOF,
     FACT_RULES,
     STATUS_PARTS,
     OpportunityFact,
@@ -57,31 +70,38 @@ _OPEN = (Status.MISSED.value, Status.PENDING.value)
 _FACTS = OpportunityFact.__table__
 
 
-@cache
-def _count_columns():
-    # Status at any moment splits completed work into on time / late for good; an open task
-    # (missed or pending) is counted as open and split against the clock when read, so the
-    # moment given here changes nothing and the expression is built (and compiled) once.
-    status = task_status_case(FollowUpTask, datetime(2000, 1, 1, tzinfo=UTC))
+def _count_columns(at: datetime):
+    # Completed work splits into on time / late for good, whatever the moment. Open tasks
+    # (missed or pending) are counted as open, and also split at `at`, the moment the row is
+    # computed: pending then, with the earliest of their due times (next_open_due).
+    status = task_status_case(FollowUpTask, at)
     parts = {
         "on_time": status == Status.ON_TIME.value,
         "late": status == Status.LATE.value,
         "open": status.in_(_OPEN),
+        "pending": status == Status.PENDING.value,
     }
     columns = []
     for rule in FACT_RULES:
-        for part, condition in parts.items():  # the order of STATUS_PARTS
+        for part, condition in parts.items():  # the order of STATUS_PARTS, then pending
             hit = case((condition & (FollowUpTask.rule == rule), 1), else_=0)
             columns.append(func.sum(hit).label(fact_column(rule, part)))
-    for part, condition in parts.items():
-        columns.append(func.sum(case((condition, 1), else_=0)).label(f"all_{part}"))
+    for part in STATUS_PARTS:
+        columns.append(func.sum(case((parts[part], 1), else_=0)).label(f"all_{part}"))
     open_due = case((status.in_(_OPEN), FollowUpTask.due_at), else_=None)
     columns.append(func.max(open_due).label("open_due_max"))
+    pending_due = case((parts["pending"], FollowUpTask.due_at), else_=None)
+    columns.append(func.min(pending_due).label("next_open_due"))
     return columns
 
 
-def compute_facts(connection, where: Callable) -> list[dict]:
-    """Fact rows for the opportunities selected by where(Opportunity.id-like column)."""
+def computed_at() -> datetime:
+    """The moment fact rows are computed at (tests replace it to freeze the clock)."""
+    return datetime.now(UTC)
+
+
+def compute_facts(connection, where: Callable, at: datetime | None = None) -> list[dict]:
+    """Fact rows for the opportunities selected by where(Opportunity.id-like column), at `at`."""
     opportunities = connection.execute(
         select(
             Opportunity.id,
@@ -97,6 +117,7 @@ def compute_facts(connection, where: Callable) -> list[dict]:
     ).all()
     if not opportunities:
         return []
+    at = at or computed_at()
     rounds = defaultdict(list)
     for row in connection.execute(
         select(
@@ -113,7 +134,7 @@ def compute_facts(connection, where: Callable) -> list[dict]:
     counts = {
         row.opportunity_id: row._mapping
         for row in connection.execute(
-            select(FollowUpTask.opportunity_id, *_count_columns())
+            select(FollowUpTask.opportunity_id, *_count_columns(at))
             .where(where(FollowUpTask.opportunity_id))
             .group_by(FollowUpTask.opportunity_id)
         )
@@ -138,7 +159,7 @@ def compute_facts(connection, where: Callable) -> list[dict]:
         interviews = rounds.get(opp.id)
         if not interviews:
             continue  # nothing to analyse before the first interview is logged
-        rows.append(_fact_row(opp, interviews, counts.get(opp.id), detail.get(opp.id, [])))
+        rows.append(_fact_row(opp, interviews, counts.get(opp.id), detail.get(opp.id, []), at))
     return rows
 
 
@@ -183,7 +204,7 @@ def reading(per_rule: dict, *, notes_same_day: int, outcome: str) -> dict:
     }
 
 
-def _fact_row(opp, interviews, counts, tasks) -> dict:
+def _fact_row(opp, interviews, counts, tasks, at: datetime) -> dict:
     ends = {
         i.id: InterviewFacts(
             start_at=i.start_at, tz=i.timezone, duration_minutes=i.duration_minutes
@@ -204,9 +225,10 @@ def _fact_row(opp, interviews, counts, tasks) -> dict:
         "interview_month": first_day.strftime("%Y-%m"),
         "rounds": len(interviews),
         "open_due_max": counts["open_due_max"] if counts else None,
-        "updated_at": datetime.now(UTC),
+        "next_open_due": counts["next_open_due"] if counts else None,
+        "updated_at": at,
     }
-    per_rule = {}
+    per_rule, per_rule_at = {}, {}
     for rule in FACT_RULES:
         values = []
         for part in STATUS_PARTS:
@@ -214,6 +236,8 @@ def _fact_row(opp, interviews, counts, tasks) -> dict:
             row[name] = int(counts[name] or 0) if counts else 0
             values.append(row[name])
         per_rule[rule] = tuple(values)  # settled: every open task counted as missed
+        pending = int(counts[fact_column(rule, "pending")] or 0) if counts else 0
+        per_rule_at[rule] = (values[0], values[1], values[2] - pending)  # missed at `at`
     for part in STATUS_PARTS:
         row[f"all_{part}"] = int(counts[f"all_{part}"] or 0) if counts else 0
     notes, hours, unsent = [], None, False
@@ -243,21 +267,99 @@ def _fact_row(opp, interviews, counts, tasks) -> dict:
     row["thank_you_hours"] = hours
     row["hours_bucket"] = hours_bucket(hours, unsent=unsent)
     row.update(reading(per_rule, notes_same_day=row["notes_same_day"], outcome=opp.outcome))
+    as_of = reading(per_rule_at, notes_same_day=row["notes_same_day"], outcome=opp.outcome)
+    row.update({column: as_of[key] for key, column in ASOF.items()})
     return row
 
 
-def refresh(connection, opportunity_ids: Iterable[int]) -> int:
+def refresh(connection, opportunity_ids: Iterable[int], at: datetime | None = None) -> int:
     """Recompute the fact rows of these opportunities (deleting rows of vanished ones)."""
     ids = sorted({i for i in opportunity_ids if i is not None})
     written = 0
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = ids[start : start + CHUNK_SIZE]
-        rows = compute_facts(connection, lambda column, chunk=chunk: column.in_(chunk))
+        rows = compute_facts(connection, lambda column, chunk=chunk: column.in_(chunk), at)
         connection.execute(delete(_FACTS).where(_FACTS.c.opportunity_id.in_(chunk)))
         if rows:
             connection.execute(insert(_FACTS), rows)
         written += len(rows)
     return written
+
+
+def settled_clause(now: datetime):
+    """Facts whose open tasks are all past due at `now`: their settled reading holds."""
+    return or_(_FACTS.c.open_due_max.is_(None), _FACTS.c.open_due_max < now)
+
+
+def current_clause(now: datetime):
+    """Facts with a task not yet due and no deadline passed since they were computed.
+
+    Their reading as of their computation (the *_asof columns) holds at `now`. A row computed
+    after `now` (a clock moved back, as tests do) is not one of them.
+    """
+    return and_(
+        _FACTS.c.open_due_max >= now,
+        _FACTS.c.next_open_due >= now,
+        _FACTS.c.updated_at <= now,
+    )
+
+
+def stale_clause(now: datetime):
+    """Facts with a task not yet due and a deadline passed since they were computed."""
+    return and_(
+        _FACTS.c.open_due_max >= now,
+        or_(
+            _FACTS.c.next_open_due.is_(None),
+            _FACTS.c.next_open_due < now,
+            _FACTS.c.updated_at > now,
+        ),
+    )
+
+
+def refresh_stale(now: datetime | None = None, *, chunk_size: int = 500) -> int:
+    """Recompute the stale facts, a chunk per transaction; returns how many were rewritten.
+
+    Not needed for correctness (the dashboard reads stale rows one by one), only to keep
+    that set small: run every few minutes (workers/cron.py).
+    """
+    moment = now or computed_at()
+    written, last = 0, 0
+    while True:
+        ids = db.session.scalars(
+            select(_FACTS.c.opportunity_id)
+            .where(stale_clause(moment), _FACTS.c.updated_at <= moment)
+            .where(_FACTS.c.opportunity_id > last)
+            .order_by(_FACTS.c.opportunity_id)
+            .limit(chunk_size)
+        ).all()
+        if not ids:
+            return written
+        last = ids[-1]
+        try:
+            written += _update_in_place(db.session.connection(), ids, moment)
+            db.session.commit()
+        except (IntegrityError, OperationalError):
+            # Busy with a portal transaction: this run stops, the next one picks them up.
+            db.session.rollback()
+            return written
+
+
+def _update_in_place(connection, ids: list[int], at: datetime) -> int:
+    # UPDATE, never DELETE + INSERT: a portal transaction rewriting the same row at the same
+    # time then deletes our version and inserts its own (PostgreSQL re-checks an updated row
+    # after the lock wait), or our UPDATE finds its new row and changes nothing; either way
+    # the portal's change wins and neither transaction fails on the primary key.
+    rows = compute_facts(connection, lambda column: column.in_(ids), at)
+    if rows:
+        key = bindparam("fact_id")
+        columns = [c for c in rows[0] if c != "opportunity_id"]
+        connection.execute(
+            update(_FACTS)
+            .where(_FACTS.c.opportunity_id == key)
+            .values({c: bindparam(c) for c in columns}),
+            [{"fact_id": row["opportunity_id"], **{c: row[c] for c in columns}} for row in rows],
+        )
+    return len(rows)
 
 
 def rebuild_facts(organization_id: int | None = None, *, chunk_size: int = CHUNK_SIZE) -> int:
