@@ -1,7 +1,7 @@
 """analytics facts: the reading as of the row's computation
 
 Revision ID: c3e5f7a9b1d2
-Revises: 5cc48f0620b5
+Revises: d4f6a8b0c2e4
 Create Date: 2026-11-22 01:10:00.000000
 
 """
@@ -13,7 +13,7 @@ import coach_app.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'c3e5f7a9b1d2'
-down_revision = '5cc48f0620b5'
+down_revision = 'd4f6a8b0c2e4'
 branch_labels = None
 depends_on = None
 
