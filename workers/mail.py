@@ -10,11 +10,49 @@ connection (refused connection, disconnect, timeout) propagate to the caller.
 import smtplib
 import sys
 import threading
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 
 # Per-message refusals: the server answered with a code, the session goes on (smtplib
 # sends RSET after each of these).
 MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+class _StorePlainHeaders(EmailPolicy):
+    """email's default policy, but printable ASCII header values are stored as given.
+
+    The default parses every header into a structured object as it is set, which was the
+    largest cost of composing a reminder. Values kept as given are parsed when read and
+    folded when written only if too long, as in an email parsed from bytes; anything else
+    (non-ASCII, control characters, line breaks) takes the default path, which encodes it
+    or rejects it.
+    """
+
+    def header_store_parse(self, name, value):
+        # Content-* headers stay parsed: email reads them over and over while building and
+        # writing the message.
+        plain = isinstance(value, str) and value.isascii() and value.isprintable()
+        if plain and not name.lower().startswith("content-"):
+            return (name, value)
+        return super().header_store_parse(name, value)
+
+
+class _HeaderClasses(HeaderRegistry):
+    """email's header registry, building each header's class once instead of at every use."""
+
+    def __init__(self):
+        super().__init__()
+        self._classes = {}
+
+    def __getitem__(self, name):
+        key = name.lower()
+        if key not in self._classes:
+            self._classes[key] = super().__getitem__(name)
+        return self._classes[key]
+
+
+POLICY = _StorePlainHeaders(header_factory=_HeaderClasses())
 
 
 def is_permanent(error: Exception) -> bool:
@@ -154,7 +192,7 @@ def build_message(
     headers: dict[str, str] | None = None,
 ) -> EmailMessage:
     """A plain-text email with an optional HTML alternative and extra headers."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["To"] = to
     message["Subject"] = subject
     for name, value in (headers or {}).items():
