@@ -26,7 +26,7 @@ from coach_app.playbook import reminders as policy
 from coach_app.services import notifications
 from coach_app.services import reminders as planning
 from coach_app.services.outbox import retry_failed as _retry_failed_row
-from coach_app.urls import absolute_url
+from coach_app.urls import absolute_url, url_context
 from workers.mail import build_message, describe, get_backend, is_permanent
 from workers.settings import DEFAULTS, setting
 
@@ -573,7 +573,8 @@ def deliver(message_ids: list[int], claim_token: str, config, now: datetime | No
 
 def _send_emails(batch: _Batch, rows: list[Row]) -> None:
     groups = coalesce(rows)
-    messages = [compose(group, group[0].recipient_id) for group in groups]
+    with url_context():
+        messages = [compose(group, group[0].recipient_id) for group in groups]
     finished: set[int] = set()
 
     def on_sent(index: int) -> None:
