@@ -274,7 +274,12 @@ def compose(rows: list[Row], recipient_id: int | None):
     per_kind = {}
     if kinds and recipient_id is not None:
         per_kind = {k: planning.unsubscribe_link(recipient_id, [k]) for k in kinds}
-        every = planning.unsubscribe_link(recipient_id, kinds)
+        # With one kind (most emails) the link for every kind is that same link.
+        every = (
+            per_kind[kinds[0]]
+            if len(kinds) == 1
+            else planning.unsubscribe_link(recipient_id, kinds)
+        )
         # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" to this URL.
         headers["List-Unsubscribe"] = f"<{every}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
