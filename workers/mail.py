@@ -30,12 +30,24 @@ class _StorePlainHeaders(EmailPolicy):
     """
 
     def header_store_parse(self, name, value):
-        # Content-* headers stay parsed: email reads them over and over while building and
-        # writing the message.
         plain = isinstance(value, str) and value.isascii() and value.isprintable()
         if plain and not name.lower().startswith("content-"):
             return (name, value)
+        if plain and "boundary=" not in value:
+            # Content-* headers stay parsed, as email reads them over and over while building
+            # and writing a message; their values repeat from one message to the next
+            # ("text/plain", "7bit"), so each is parsed once. Header objects are immutable.
+            key = (name, value)
+            header = _CONTENT_HEADERS.get(key)
+            if header is None:
+                header = super().header_store_parse(name, value)[1]
+                if len(_CONTENT_HEADERS) < 256:  # a handful in practice
+                    _CONTENT_HEADERS[key] = header
+            return (name, header)
         return super().header_store_parse(name, value)
+
+
+_CONTENT_HEADERS: dict[tuple[str, str], object] = {}
 
 
 class _HeaderClasses(HeaderRegistry):
