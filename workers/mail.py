@@ -7,6 +7,7 @@ server refused that message but the connection is still good. Errors that break 
 connection (refused connection, disconnect, timeout) propagate to the caller.
 """
 
+import secrets
 import smtplib
 import sys
 import threading
@@ -211,5 +212,12 @@ def build_message(
         message[name] = value
     message.set_content(text)
     if html:
+        # Chosen here, where the text is at hand: the generator would otherwise compile a
+        # regular expression per message to find one. "=_" cannot appear in quoted-printable
+        # or base64, so checking the raw text is enough.
+        boundary = f"=_{secrets.token_hex(16)}"
+        while boundary in text or boundary in html:
+            boundary = f"=_{secrets.token_hex(16)}"
+        message.make_alternative(boundary=boundary)
         message.add_alternative(html, subtype="html")
     return message
