@@ -1,5 +1,7 @@
 """Absolute links for emails, built the same way inside and outside a request."""
 
+from contextlib import nullcontext
+
 from flask import current_app, has_request_context, url_for
 
 
@@ -10,3 +12,9 @@ def absolute_url(endpoint: str, **values) -> str:
         return base + url_for(endpoint, **values)
     with current_app.test_request_context():
         return base + url_for(endpoint, **values)
+
+
+def url_context():
+    """A request context for building many links at once outside a request (a mail batch)."""
+    # absolute_url sets one up per link otherwise, which cost more than composing the email.
+    return nullcontext() if has_request_context() else current_app.test_request_context()

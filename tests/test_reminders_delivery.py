@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from coach_app.extensions import db
 from coach_app.models import (
@@ -13,6 +13,7 @@ from coach_app.models import (
     Notification,
     OrganizationReminderPolicy,
     OutboxMessage,
+    Role,
 )
 from coach_app.services import reminders as service
 from coach_app.services.followup import complete_task
@@ -354,3 +355,53 @@ def test_retry_failed_only_touches_failed_rows(app, world):
     db.session.commit()
     assert delivery.retry_failed(nudge.id)
     assert (rows(id=nudge.id)[0].status, rows(id=nudge.id)[0].attempts) == ("pending", 0)
+
+
+def test_sql_statements_per_email_stay_constant_one_update_each(app, world):
+    """No per-message loads (recipient, preferences, policy) and no reloads after each commit."""
+    noon = datetime(2026, 6, 10, 12, 0, tzinfo=NY)
+
+    def queue_for(count, start):
+        for i in range(start, start + count):
+            # Half with their own time zone and saved preferences, half on the defaults.
+            own = i % 2 == 0
+            user = world.user(
+                Role.CLIENT, f"many{i}@acme.example", f"Many {i}", timezone="UTC" if own else None
+            )
+            if own:
+                service.save_preferences(user, {"overdue": ["email", "in_app"]})
+            queue_email(
+                dedupe_key=f"test:many:{i}",
+                organization_id=world.org.id,
+                recipient=user,
+                kind="overdue",
+                subject=f"Overdue {i}",
+                body_text="Past its deadline",
+                link=f"https://example.test/tasks/{i}",
+                due_at=noon - timedelta(minutes=1),
+            )
+        db.session.commit()
+
+    def statements_to_deliver():
+        token, ids = delivery.claim_due(noon, config=app.config)
+        counter = [0]
+
+        def count(*_args):
+            counter[0] += 1
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            stats = delivery.deliver(ids, token, app.config, now=noon)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return counter[0], stats
+
+    queue_for(4, 0)
+    few, stats = statements_to_deliver()
+    assert stats["emails"] == 4
+    queue_for(24, 4)
+    many, stats = statements_to_deliver()
+    assert stats["emails"] == 24
+    # Each further email costs exactly its `sent` UPDATE (committed on its own).
+    assert many - few == 20
+    assert len(MemoryBackend.outbox) == 28

@@ -16,17 +16,17 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from markupsafe import escape
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
 from coach_app.extensions import db
-from coach_app.models import FollowUpTask, Interview, OutboxMessage, User
+from coach_app.models import FollowUpTask, Interview, Organization, OutboxMessage, User
 from coach_app.models.reminders import pending_rows
 from coach_app.playbook import reminders as policy
 from coach_app.services import notifications
 from coach_app.services import reminders as planning
 from coach_app.services.outbox import retry_failed as _retry_failed_row
-from coach_app.urls import absolute_url
+from coach_app.urls import absolute_url, url_context
 from workers.mail import build_message, describe, get_backend, is_permanent
 from workers.settings import DEFAULTS, setting
 
@@ -274,7 +274,12 @@ def compose(rows: list[Row], recipient_id: int | None):
     per_kind = {}
     if kinds and recipient_id is not None:
         per_kind = {k: planning.unsubscribe_link(recipient_id, [k]) for k in kinds}
-        every = planning.unsubscribe_link(recipient_id, kinds)
+        # With one kind (most emails) the link for every kind is that same link.
+        every = (
+            per_kind[kinds[0]]
+            if len(kinds) == 1
+            else planning.unsubscribe_link(recipient_id, kinds)
+        )
         # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" to this URL.
         headers["List-Unsubscribe"] = f"<{every}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -336,6 +341,23 @@ class _Batch:
         self.retry_base = setting(config, "OUTBOX_RETRY_BASE_SECONDS")
         self.heartbeat_every = setting(config, "OUTBOX_CLAIM_TIMEOUT_SECONDS") / 4
         self.last_heartbeat = time.monotonic()
+        table = OutboxMessage.__table__
+        # Built once per batch and run on the connection (no ORM flush or bookkeeping): this
+        # runs once per accepted email, between the SMTP server's 250 and its commit.
+        self._mark_sent = (
+            update(table)
+            .where(
+                table.c.id.in_(bindparam("ids", expanding=True)),
+                table.c.claim_token == claim_token,
+                table.c.status == "claimed",
+            )
+            .values(
+                status="sent",
+                sent_at=bindparam("sent_at"),
+                attempts=table.c.attempts + 1,
+                status_reason=None,
+            )
+        )
         self.stats = dict.fromkeys(
             ("sent", "emails", "in_app", "cancelled", "put_off", "retry", "failed"), 0
         )
@@ -373,16 +395,9 @@ class _Batch:
             self.stats["put_off"] += 1
 
     def mark_sent(self, rows: list[Row]) -> int:
-        result = db.session.execute(
-            update(OutboxMessage)
-            .where(*self._mine(*(row.id for row in rows)))
-            .values(
-                status="sent",
-                sent_at=datetime.now(UTC),
-                attempts=OutboxMessage.attempts + 1,
-                status_reason=None,
-            )
-            .execution_options(synchronize_session=False)
+        """Mark rows sent if they still carry our claim: one UPDATE by primary key."""
+        result = db.session.connection().execute(
+            self._mark_sent, {"ids": [row.id for row in rows], "sent_at": datetime.now(UTC)}
         )
         return result.rowcount
 
@@ -433,9 +448,16 @@ class _Batch:
 def _context(rows: list[Row]):
     """Batch-load what the checks need: recipients, tasks, preferences, policies."""
     recipient_ids = {row.recipient_id for row in rows if row.recipient_id is not None}
-    users = {
-        user.id: user for user in db.session.scalars(select(User).where(User.id.in_(recipient_ids)))
-    }
+    # Plain rows, not ORM objects: every commit in the batch (one per email) would expire
+    # each object still held in the session, which cost more than the email itself.
+    users = {}
+    for chunk in _chunks(list(recipient_ids)):
+        for user in db.session.execute(
+            select(User.id, User.active, User.timezone, Organization.timezone.label("org_tz"))
+            .join(Organization, Organization.id == User.organization_id)
+            .where(User.id.in_(chunk))
+        ):
+            users[user.id] = user
     task_ids = {row.task_id for row in rows if row.task_id is not None}
     tasks = {}
     if task_ids:
@@ -464,7 +486,7 @@ def _check(batch: _Batch, row: Row, user, task, pref, org_policy):
         batch.cancel(row, "recipient no longer active")
         return None
     tz = (task.timezone if task is not None else None) or (
-        user.effective_timezone if user is not None else "UTC"
+        (user.timezone or user.org_tz) if user is not None else "UTC"
     )
     if row.task_id is not None:
         if task is None or task.completed_at is not None:
@@ -556,7 +578,8 @@ def deliver(message_ids: list[int], claim_token: str, config, now: datetime | No
 
 def _send_emails(batch: _Batch, rows: list[Row]) -> None:
     groups = coalesce(rows)
-    messages = [compose(group, group[0].recipient_id) for group in groups]
+    with url_context():
+        messages = [compose(group, group[0].recipient_id) for group in groups]
     finished: set[int] = set()
 
     def on_sent(index: int) -> None:

@@ -7,14 +7,65 @@ server refused that message but the connection is still good. Errors that break 
 connection (refused connection, disconnect, timeout) propagate to the caller.
 """
 
+import secrets
 import smtplib
 import sys
 import threading
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 
 # Per-message refusals: the server answered with a code, the session goes on (smtplib
 # sends RSET after each of these).
 MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+class _StorePlainHeaders(EmailPolicy):
+    """email's default policy, but printable ASCII header values are stored as given.
+
+    The default parses every header into a structured object as it is set, which was the
+    largest cost of composing a reminder. Values kept as given are parsed when read and
+    folded when written only if too long, as in an email parsed from bytes; anything else
+    (non-ASCII, control characters, line breaks) takes the default path, which encodes it
+    or rejects it.
+    """
+
+    def header_store_parse(self, name, value):
+        plain = isinstance(value, str) and value.isascii() and value.isprintable()
+        if plain and not name.lower().startswith("content-"):
+            return (name, value)
+        if plain and "boundary=" not in value:
+            # Content-* headers stay parsed, as email reads them over and over while building
+            # and writing a message; their values repeat from one message to the next
+            # ("text/plain", "7bit"), so each is parsed once. Header objects are immutable.
+            key = (name, value)
+            header = _CONTENT_HEADERS.get(key)
+            if header is None:
+                header = super().header_store_parse(name, value)[1]
+                if len(_CONTENT_HEADERS) < 256:  # a handful in practice
+                    _CONTENT_HEADERS[key] = header
+            return (name, header)
+        return super().header_store_parse(name, value)
+
+
+_CONTENT_HEADERS: dict[tuple[str, str], object] = {}
+
+
+class _HeaderClasses(HeaderRegistry):
+    """email's header registry, building each header's class once instead of at every use."""
+
+    def __init__(self):
+        super().__init__()
+        self._classes = {}
+
+    def __getitem__(self, name):
+        key = name.lower()
+        if key not in self._classes:
+            self._classes[key] = super().__getitem__(name)
+        return self._classes[key]
+
+
+POLICY = _StorePlainHeaders(header_factory=_HeaderClasses())
 
 
 def is_permanent(error: Exception) -> bool:
@@ -154,12 +205,19 @@ def build_message(
     headers: dict[str, str] | None = None,
 ) -> EmailMessage:
     """A plain-text email with an optional HTML alternative and extra headers."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["To"] = to
     message["Subject"] = subject
     for name, value in (headers or {}).items():
         message[name] = value
     message.set_content(text)
     if html:
+        # Chosen here, where the text is at hand: the generator would otherwise compile a
+        # regular expression per message to find one. "=_" cannot appear in quoted-printable
+        # or base64, so checking the raw text is enough.
+        boundary = f"=_{secrets.token_hex(16)}"
+        while boundary in text or boundary in html:
+            boundary = f"=_{secrets.token_hex(16)}"
+        message.make_alternative(boundary=boundary)
         message.add_alternative(html, subtype="html")
     return message

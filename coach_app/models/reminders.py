@@ -28,12 +28,14 @@ class OutboxMessage(db.Model):
         Index("ix_outbox_messages_status_claimed", "status", "claimed_at"),
         # The admin operations page counts and lists one organisation's rows by status.
         Index("ix_outbox_messages_org_status", "organization_id", "status"),
+        # The sweep claims each person's pending rows due soon (and lookups by recipient).
+        Index("ix_outbox_messages_recipient_status_due", "recipient_id", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     to_email: Mapped[str] = mapped_column(String(254))
     kind: Mapped[str] = mapped_column(String(32))
     # What the row may use: "email", "in_app" or "both"; preferences narrow it at delivery.

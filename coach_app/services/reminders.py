@@ -135,10 +135,14 @@ def preferences_for(user_ids: Iterable[int]) -> dict[int, ReminderPreference]:
     ids = list(set(user_ids))
     found: dict[int, ReminderPreference] = {}
     for chunk in _chunks(ids):
-        for row in db.session.scalars(
-            select(ReminderPreference).where(ReminderPreference.user_id.in_(chunk))
+        for user_id, channels in db.session.execute(
+            select(ReminderPreference.user_id, ReminderPreference.channels).where(
+                ReminderPreference.user_id.in_(chunk)
+            )
         ):
-            found[row.user_id] = row
+            # Unsaved read-only copies: delivery commits once per email, and each commit
+            # would expire (and later re-read) preferences kept in the session.
+            found[user_id] = ReminderPreference(user_id=user_id, channels=channels)
     return found
 
 
