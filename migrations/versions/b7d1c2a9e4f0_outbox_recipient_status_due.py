@@ -1,7 +1,7 @@
 """outbox: index (recipient_id, status, due_at) for the sweep's per-person claim
 
 Revision ID: b7d1c2a9e4f0
-Revises: 5cc48f0620b5
+Revises: c3e5f7a9b1d2
 Create Date: 2026-11-22 01:10:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b7d1c2a9e4f0"
-down_revision = "5cc48f0620b5"
+down_revision = "c3e5f7a9b1d2"
 branch_labels = None
 depends_on = None
 
