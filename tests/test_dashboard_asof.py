@@ -98,6 +98,24 @@ def test_refreshing_stale_rows_makes_them_current_and_changes_no_number(world, s
         pd.testing.assert_frame_equal(frame, expected[name], check_dtype=False, obj=name)
 
 
+def test_a_refresh_never_overwrites_a_row_the_portal_rewrote_meanwhile(world, six, monkeypatch):
+    computed(monkeypatch, NOW - timedelta(hours=1))
+    later = NOW + timedelta(days=2)
+    stale = db.session.execute(
+        select(OpportunityFact.opportunity_id, OpportunityFact.updated_at).where(
+            analytics_facts.stale_clause(later)
+        )
+    ).one()
+    # The refresh read the row at one updated_at; the portal rewrote it since (a task changed).
+    seen = {stale.opportunity_id: stale.updated_at - timedelta(minutes=5)}
+    connection = db.session.connection()
+    assert analytics_facts._update_in_place(connection, seen, later) == 0
+    fact = db.session.get(OpportunityFact, stale.opportunity_id)
+    db.session.refresh(fact)
+    assert fact.updated_at == stale.updated_at  # left as the portal wrote it
+    assert analytics_facts._update_in_place(connection, dict([stale]), later) == 1
+
+
 def test_the_coaches_figure_from_its_two_measures_equals_the_one_from_all(world, six):
     full = data.by_coach(world.admin, now=NOW)
     narrow = data.by_coach(world.admin, now=NOW, measures=figures.COACH_MEASURES)

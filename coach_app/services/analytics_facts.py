@@ -325,18 +325,20 @@ def refresh_stale(now: datetime | None = None, *, chunk_size: int = 500) -> int:
     moment = now or computed_at()
     written, last = 0, 0
     while True:
-        ids = db.session.scalars(
-            select(_FACTS.c.opportunity_id)
-            .where(stale_clause(moment), _FACTS.c.updated_at <= moment)
-            .where(_FACTS.c.opportunity_id > last)
-            .order_by(_FACTS.c.opportunity_id)
-            .limit(chunk_size)
-        ).all()
-        if not ids:
+        seen = dict(
+            db.session.execute(
+                select(_FACTS.c.opportunity_id, _FACTS.c.updated_at)
+                .where(stale_clause(moment), _FACTS.c.updated_at <= moment)
+                .where(_FACTS.c.opportunity_id > last)
+                .order_by(_FACTS.c.opportunity_id)
+                .limit(chunk_size)
+            ).all()
+        )
+        if not seen:
             return written
-        last = ids[-1]
+        last = max(seen)
         try:
-            written += _update_in_place(db.session.connection(), ids, moment)
+            written += _update_in_place(db.session.connection(), seen, moment)
             db.session.commit()
         except (IntegrityError, OperationalError):
             # Busy with a portal transaction: this run stops, the next one picks them up.
@@ -344,22 +346,34 @@ def refresh_stale(now: datetime | None = None, *, chunk_size: int = 500) -> int:
             return written
 
 
-def _update_in_place(connection, ids: list[int], at: datetime) -> int:
-    # UPDATE, never DELETE + INSERT: a portal transaction rewriting the same row at the same
-    # time then deletes our version and inserts its own (PostgreSQL re-checks an updated row
-    # after the lock wait), or our UPDATE finds its new row and changes nothing; either way
-    # the portal's change wins and neither transaction fails on the primary key.
-    rows = compute_facts(connection, lambda column: column.in_(ids), at)
-    if rows:
-        key = bindparam("fact_id")
-        columns = [c for c in rows[0] if c != "opportunity_id"]
-        connection.execute(
-            update(_FACTS)
-            .where(_FACTS.c.opportunity_id == key)
-            .values({c: bindparam(c) for c in columns}),
-            [{"fact_id": row["opportunity_id"], **{c: row[c] for c in columns}} for row in rows],
+def _update_in_place(connection, seen: dict[int, datetime], at: datetime) -> int:
+    """Rewrite these fact rows in place, each only if it still has the `updated_at` we saw.
+
+    The guard makes the refresh lose every race with the portal: a portal transaction that
+    rewrote a row after we read it (its tasks changed) committed newer numbers, and the ones
+    computed here may predate them, so that row is left alone. Returns the rows rewritten.
+    """
+    rows = compute_facts(connection, lambda column: column.in_(list(seen)), at)
+    if not rows:
+        return 0
+    columns = [c for c in rows[0] if c != "opportunity_id"]
+    result = connection.execute(
+        update(_FACTS)
+        .where(
+            _FACTS.c.opportunity_id == bindparam("fact_id"),
+            _FACTS.c.updated_at == bindparam("seen_updated_at"),
         )
-    return len(rows)
+        .values({c: bindparam(c) for c in columns}),
+        [
+            {
+                "fact_id": row["opportunity_id"],
+                "seen_updated_at": seen[row["opportunity_id"]],
+                **{c: row[c] for c in columns},
+            }
+            for row in rows
+        ],
+    )
+    return result.rowcount if result.rowcount >= 0 else len(rows)
 
 
 def rebuild_facts(organization_id: int | None = None, *, chunk_size: int = CHUNK_SIZE) -> int:
