@@ -135,8 +135,8 @@ class PipelinePage:
     per_page: int
 
 
-def _scope_ids(user, query: PipelineQuery):
-    """Subquery of the client ids on this pipeline (tenancy, coach, archive, cohort, name)."""
+def _scope_conditions(user, query: PipelineQuery) -> list:
+    """Where-clauses on ClientProfile (and User, for the name search) for this pipeline."""
     conditions = [client_scope(user)]
     if user.role == Role.ADMIN and query.coach_id:
         conditions.append(ClientProfile.coach_id == query.coach_id)
@@ -147,14 +147,21 @@ def _scope_ids(user, query: PipelineQuery):
     if query.cohort_id:
         members = select(CohortMember.client_id).where(CohortMember.cohort_id == query.cohort_id)
         conditions.append(ClientProfile.id.in_(members))
-    stmt = select(ClientProfile.id).where(*conditions)
     if query.q:
-        stmt = stmt.join(User, User.id == ClientProfile.user_id).where(
+        conditions.append(
             or_(
                 User.name.icontains(query.q, autoescape=True),
                 User.email.icontains(query.q, autoescape=True),
             )
         )
+    return conditions
+
+
+def _scope_ids(user, query: PipelineQuery):
+    """Subquery of the client ids on this pipeline (tenancy, coach, archive, cohort, name)."""
+    stmt = select(ClientProfile.id).where(*_scope_conditions(user, query))
+    if query.q:
+        stmt = stmt.join(User, User.id == ClientProfile.user_id)
     return stmt
 
 
@@ -213,8 +220,10 @@ def pipeline(user, query: PipelineQuery, *, per_page: int, now: datetime | None 
     """
     now = now or datetime.now(UTC)
     ids = _scope_ids(user, query)
+    # The filters apply to the clients directly: an IN over a subquery of the same table
+    # made PostgreSQL hash the whole client table against the coach's few hundred ids.
     order = select(ClientProfile.id).join(User, User.id == ClientProfile.user_id)
-    order = order.where(ClientProfile.id.in_(ids))
+    order = order.where(*_scope_conditions(user, query))
     sort_key = {"name": func.lower(User.name), "last_activity": ClientProfile.last_activity_at}
     needs_open = query.overdue_only or query.sort in ("overdue", "next_due")
     if needs_open:
