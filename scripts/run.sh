@@ -11,7 +11,9 @@ export BASE_URL=${BASE_URL:-http://127.0.0.1:$PORT}
 mkdir -p instance/run
 
 if ! .venv/bin/python -c "import redis,os; redis.Redis.from_url(os.environ['REDIS_URL']).ping()" 2>/dev/null; then
-  redis-server --port 6379 --bind 127.0.0.1 --dir instance/run --daemonize yes \
+  # Start it on the port REDIS_URL names, so the web, worker and cron find it.
+  redis_port=$(.venv/bin/python -c "import os; from urllib.parse import urlparse; print(urlparse(os.environ['REDIS_URL']).port or 6379)")
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir instance/run --daemonize yes \
     --pidfile "$PWD/instance/run/redis.pid" --logfile "$PWD/instance/run/redis.log"
   sleep 0.5
 fi
