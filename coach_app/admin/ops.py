@@ -10,10 +10,10 @@ from coach_app.access import get_visible_or_404, roles_required, scoped
 from coach_app.admin import bp
 from coach_app.admin.forms import ReminderPolicyForm
 from coach_app.extensions import db
-from coach_app.forms import apply_service_error
+from coach_app.forms import commit_or_report
 from coach_app.models import OutboxMessage, Role
 from coach_app.playbook import reminders as reminder_policy
-from coach_app.services import ServiceError, outbox
+from coach_app.services import outbox
 from coach_app.services import reminders as reminder_service
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,9 @@ def reminder_policy_page():
     row = reminder_service.policy_row(current_user.organization_id)
     form = ReminderPolicyForm(obj=row)
     if form.validate_on_submit():
-        try:
-            reminder_service.save_policy(
+        done, _ = commit_or_report(
+            form,
+            lambda: reminder_service.save_policy(
                 admin=current_user,
                 kinds=form.kinds.data or [],
                 channels=form.channels.data or [],
@@ -85,12 +86,9 @@ def reminder_policy_page():
                 quiet_start=form.quiet_start.data,
                 quiet_end=form.quiet_end.data,
                 digest_at=form.digest_at.data,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done:
             flash("Reminder policy saved. Reminders planned from now on follow it.", "success")
             return redirect(url_for("admin.reminder_policy_page"))
     status = 400 if request.method == "POST" else 200

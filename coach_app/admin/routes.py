@@ -6,9 +6,8 @@ from coach_app.access import roles_required, scoped
 from coach_app.admin import bp
 from coach_app.admin.forms import InviteStaffForm
 from coach_app.extensions import db
-from coach_app.forms import apply_service_error
+from coach_app.forms import commit_or_report
 from coach_app.models import ClientProfile, Role, User
-from coach_app.services import ServiceError
 from coach_app.services.accounts import invite_staff
 from coach_app.services.outbox import dispatch_due_now
 
@@ -19,19 +18,18 @@ def users():
     """Everyone in the organisation, and a form to invite coaches, organizers and admins."""
     form = InviteStaffForm()
     if form.validate_on_submit():
-        try:
-            user, _token = invite_staff(
+        done, invited = commit_or_report(
+            form,
+            lambda: invite_staff(
                 admin=current_user,
                 role=form.role.data,
                 email=form.email.data,
                 name=form.name.data,
                 timezone=form.timezone.data,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done:
+            user, _token = invited
             dispatch_due_now()
             flash(f"Invitation sent to {user.email}.", "success")
             return redirect(url_for("admin.users"))

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from coach_app.auth import bp
 from coach_app.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm
 from coach_app.extensions import db
-from coach_app.forms import apply_service_error
+from coach_app.forms import commit_or_report
 from coach_app.services import ServiceError, accounts
 
 
@@ -66,13 +66,10 @@ def accept_invitation(token: str):
     if request.method == "GET" and invitation.user.timezone:
         form.timezone.data = invitation.user.timezone
     if form.validate_on_submit():
-        try:
-            user = accounts.accept_invitation(token, form.password.data, form.timezone.data)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, user = commit_or_report(
+            form, lambda: accounts.accept_invitation(token, form.password.data, form.timezone.data)
+        )
+        if done:
             logout_user()
             login_user(user)
             flash("Welcome to Followthrough. Your password is set.", "success")
@@ -87,15 +84,13 @@ def change_password():
     """Change your own password."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.change_password(
+        done, _ = commit_or_report(
+            form,
+            lambda: accounts.change_password(
                 current_user, form.current_password.data, form.new_password.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done:
             flash("Your password is changed.", "success")
             return redirect(url_for("main.index"))
     status = 400 if request.method == "POST" else 200

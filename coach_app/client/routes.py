@@ -21,10 +21,10 @@ from coach_app.client.forms import (
     completion_form,
 )
 from coach_app.extensions import db
-from coach_app.forms import apply_service_error
+from coach_app.forms import commit_or_report
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity, Role
 from coach_app.playbook import RULES, Outcome, Rule, zone
-from coach_app.services import ServiceError, checklist, followup
+from coach_app.services import checklist, followup
 
 STAFF_OR_CLIENT = (Role.CLIENT, Role.COACH, Role.ADMIN)
 
@@ -68,13 +68,10 @@ def log_interview():
             form.opportunity_id.data = preselect
         form.start_date.data = datetime.now(UTC).astimezone(zone(profile.timezone)).date()
     if form.validate_on_submit():
-        try:
-            interview = checklist.log_interview_from_form(form, profile, current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, interview = commit_or_report(
+            form, lambda: checklist.log_interview_from_form(form, profile, current_user)
+        )
+        if done:
             flash(
                 f"Round {interview.round_number} logged. Here is your follow-up checklist.",
                 "success",
@@ -127,15 +124,13 @@ def add_referral(interview_id: int):
     item = get_visible_or_404(Interview, interview_id)
     form = ReferralAddForm()
     if form.validate_on_submit():
-        try:
-            followup.add_referral(
+        done, _ = commit_or_report(
+            form,
+            lambda: followup.add_referral(
                 interview=item, name=form.name.data, note=form.note.data, actor=current_user
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done:
             flash("Referral added, with a task to contact them.", "success")
             return redirect(url_for("client.interview", interview_id=item.id))
     return render_template(
@@ -196,15 +191,11 @@ def complete_task(task_id: int):
             return render_template(
                 "client/task.html", **_task_context(item, form=form, warnings=warnings)
             )
-        try:
-            callback, warnings = checklist.complete_from_form(
-                item, form, current_user, contacts, now=now
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, completed = commit_or_report(
+            form, lambda: checklist.complete_from_form(item, form, current_user, contacts, now=now)
+        )
+        if done:
+            callback, warnings = completed
             flash(f"{RULES[Rule(item.rule)].title}: done.", "success")
             for warning in warnings:
                 flash(warning, "warning")
@@ -228,13 +219,11 @@ def waive_task(task_id: int):
     item = get_visible_or_404(FollowUpTask, task_id)
     form = WaiveForm()
     if form.validate_on_submit():
-        try:
-            followup.waive_task(task=item, actor=current_user, reason=form.reason.data)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, _ = commit_or_report(
+            form,
+            lambda: followup.waive_task(task=item, actor=current_user, reason=form.reason.data),
+        )
+        if done:
             flash(f"{RULES[Rule(item.rule)].title}: waived.", "success")
             return redirect(url_for("client.task", task_id=item.id))
     return render_template("client/task.html", **_task_context(item, waive_form=form)), 400
@@ -247,13 +236,10 @@ def unwaive_task(task_id: int):
     item = get_visible_or_404(FollowUpTask, task_id)
     form = UnwaiveForm()
     if form.validate_on_submit():
-        try:
-            followup.unwaive_task(task=item, actor=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, _ = commit_or_report(
+            form, lambda: followup.unwaive_task(task=item, actor=current_user)
+        )
+        if done:
             flash(f"{RULES[Rule(item.rule)].title}: counts again.", "success")
             return redirect(url_for("client.task", task_id=item.id))
     return render_template("client/task.html", **_task_context(item, unwaive_form=form)), 400
@@ -266,15 +252,13 @@ def record_outcome(opportunity_id: int):
     opportunity = get_visible_or_404(Opportunity, opportunity_id)
     form = OutcomeForm()
     if form.validate_on_submit():
-        try:
-            thanks = followup.record_outcome(
+        done, thanks = commit_or_report(
+            form,
+            lambda: followup.record_outcome(
                 opportunity=opportunity, outcome=form.outcome.data, actor=current_user
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done:
             label = checklist.OUTCOME_LABELS.get(opportunity.outcome, opportunity.outcome)
             if thanks is not None:
                 flash(

@@ -16,10 +16,10 @@ from coach_app.coach.forms import (
     MoveClientForm,
 )
 from coach_app.extensions import db
-from coach_app.forms import apply_service_error
+from coach_app.forms import commit_or_report
 from coach_app.models import ClientProfile, Cohort, FollowUpTask, Role
 from coach_app.playbook import RULES, Rule, zone
-from coach_app.services import ServiceError, checklist, followup, pipeline, roster
+from coach_app.services import checklist, followup, pipeline, roster
 from coach_app.services.accounts import invitation_link, invite_client
 from coach_app.services.outbox import dispatch_due_now
 
@@ -112,18 +112,17 @@ def invite():
     """Invite a new client by email; the link is shown too, to pass on by hand if needed."""
     form = InviteClientForm()
     if form.validate_on_submit():
-        try:
-            profile, token = invite_client(
+        done, invited = commit_or_report(
+            form,
+            lambda: invite_client(
                 coach=current_user,
                 email=form.email.data,
                 name=form.name.data,
                 timezone=form.timezone.data,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if done:
+            profile, token = invited
             dispatch_due_now()
             flash(f"Invitation sent to {profile.user.email}.", "success")
             return render_template(
@@ -162,13 +161,13 @@ def add_note(client_id: int):
     client = get_visible_or_404(ClientProfile, client_id)
     form = CoachingNoteForm()
     if form.validate_on_submit():
-        try:
-            roster.add_coaching_note(client=client, author=current_user, body=form.body.data)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, _ = commit_or_report(
+            form,
+            lambda: roster.add_coaching_note(
+                client=client, author=current_user, body=form.body.data
+            ),
+        )
+        if done:
             flash("Note saved.", "success")
             return redirect(url_for("coach.client_detail", client_id=client.id) + "#notes")
     return _render_detail(client, note_form=form, status=400)
@@ -181,13 +180,11 @@ def waive_task(task_id: int):
     task = get_visible_or_404(FollowUpTask, task_id)
     form = WaiveForm()
     if form.validate_on_submit():
-        try:
-            followup.waive_task(task=task, actor=current_user, reason=form.reason.data)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, _ = commit_or_report(
+            form,
+            lambda: followup.waive_task(task=task, actor=current_user, reason=form.reason.data),
+        )
+        if done:
             flash(f"“{RULES[Rule(task.rule)].title}” waived.", "success")
             return redirect(
                 url_for("coach.client_detail", client_id=task.client_id) + f"#task-{task.id}"
@@ -218,13 +215,10 @@ def log_interview(client_id: int):
             form.opportunity_id.data = preselect
         form.start_date.data = _now().astimezone(zone(client.timezone)).date()
     if form.validate_on_submit():
-        try:
-            interview = checklist.log_interview_from_form(form, client, current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, interview = commit_or_report(
+            form, lambda: checklist.log_interview_from_form(form, client, current_user)
+        )
+        if done:
             flash(f"Round {interview.round_number} logged for {client.name}.", "success")
             return redirect(
                 url_for("coach.client_detail", client_id=client.id) + f"#round-{interview.id}"
@@ -301,13 +295,11 @@ def move_client(client_id: int):
         if coach_id != client.coach_id
     ]
     if form.validate_on_submit():
-        try:
-            coach = roster.move_client(client=client, coach_id=form.coach.data, actor=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+        done, coach = commit_or_report(
+            form,
+            lambda: roster.move_client(client=client, coach_id=form.coach.data, actor=current_user),
+        )
+        if done:
             flash(f"{client.name} is now coached by {coach.name}.", "success")
             return redirect(url_for("coach.client_detail", client_id=client.id))
     status = 400 if request.method == "POST" else 200
@@ -373,21 +365,19 @@ def answer_cohort_request(request_id: int):
         flash("This request was already answered.", "info")
         return redirect(url_for("coach.cohort_requests"))
     if form.validate_on_submit():
-        try:
+
+        def answer() -> str:
             if form.decision.data == "decline":
                 roster.decline_request(request=item, coach=current_user)
-                message = f"You declined the request for “{item.cohort.name}”."
-            else:
-                added = roster.approve_request(
-                    request=item, coach=current_user, client_ids=form.clients.data
-                )
-                noun = "client" if added == 1 else "clients"
-                message = f"{added} {noun} added to “{item.cohort.name}”."
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
-            db.session.commit()
+                return f"You declined the request for “{item.cohort.name}”."
+            added = roster.approve_request(
+                request=item, coach=current_user, client_ids=form.clients.data
+            )
+            noun = "client" if added == 1 else "clients"
+            return f"{added} {noun} added to “{item.cohort.name}”."
+
+        done, message = commit_or_report(form, answer)
+        if done:
             flash(message, "success")
             return redirect(url_for("coach.cohort_requests"))
     return render_template("coach/cohort_requests.html", requests=requests, forms=forms), 400

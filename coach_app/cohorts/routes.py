@@ -6,10 +6,10 @@ from coach_app.access import get_visible_or_404, roles_required, scoped
 from coach_app.cohorts import bp
 from coach_app.cohorts.forms import CohortForm, CohortInviteForm, CohortRequestForm
 from coach_app.extensions import db
-from coach_app.forms import apply_service_error
+from coach_app.forms import commit_or_report
 from coach_app.models import Cohort, Role, audit
 from coach_app.playbook import MIN_GROUP_SIZE
-from coach_app.services import ServiceError, pipeline, roster
+from coach_app.services import pipeline, roster
 from coach_app.services.outbox import dispatch_due_now
 
 ANALYTICS_URL = "/analytics/"
@@ -89,21 +89,19 @@ def invite(cohort_id: int):
     form = CohortInviteForm()
     _coach_choices(form, cohort)
     if form.validate_on_submit():
-        try:
-            profile = roster.invite_into_cohort(
+        done, profile = commit_or_report(
+            form,
+            lambda: roster.invite_into_cohort(
                 cohort=cohort,
                 organizer=current_user,
                 coach_id=form.coach.data,
                 name=form.name.data,
                 email=form.email.data,
                 timezone=form.timezone.data,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
+            ),
+        )
+        if done:
             email = profile.user.email
-            db.session.commit()
             dispatch_due_now()
             flash(f"Invitation sent to {email}; they join “{cohort.name}”.", "success")
             return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
@@ -119,16 +117,14 @@ def request_clients(cohort_id: int):
     form = CohortRequestForm()
     _coach_choices(form, cohort)
     if form.validate_on_submit():
-        try:
-            item = roster.request_from_coach(
+        done, item = commit_or_report(
+            form,
+            lambda: roster.request_from_coach(
                 cohort=cohort, organizer=current_user, coach_id=form.coach.data, note=form.note.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
+            ),
+        )
+        if done:
             coach_name = item.coach.name
-            db.session.commit()
             flash(f"Request sent to {coach_name}.", "success")
             return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
     status = 400 if request.method == "POST" else 200
