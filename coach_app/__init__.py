@@ -124,12 +124,14 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Filters for local times, countdowns and rates, and the header's unread count."""
+    """Filters for local times, countdowns and rates, the pager's pages, the unread count."""
+    from coach_app.paging import page_window
     from coach_app.timefmt import local_datetime, rate_html, relative_due
 
     app.jinja_env.filters["local"] = local_datetime
     app.jinja_env.filters["relative_due"] = relative_due
     app.jinja_env.filters["rate"] = rate_html
+    app.jinja_env.globals["page_window"] = page_window
 
     @app.context_processor
     def inject_notifications():

@@ -5,10 +5,11 @@ so a forgotten check cannot leak another coach's, client's or organisation's dat
 """
 
 from functools import wraps
+from types import SimpleNamespace
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import false, select, true
+from sqlalchemy import bindparam, false, select, true
 
 from coach_app.extensions import db
 from coach_app.models import (
@@ -40,6 +41,22 @@ def client_scope(user):
         return same_org & (ClientProfile.user_id == user.id)
     # Organizers see cohorts as aggregates only, never a client's own records.
     return false()
+
+
+def bound_scope_user(role):
+    """A stand-in user of `role` whose ids are bind parameters, filled by `scope_params`.
+
+    Statements built once per process (the pipeline's) pass it to the scope helpers here, so
+    every request runs these same rules with its own user's ids.
+    """
+    return SimpleNamespace(
+        role=role, id=bindparam("scope_user_id"), organization_id=bindparam("scope_org_id")
+    )
+
+
+def scope_params(user) -> dict:
+    """The bind parameters of a statement built with `bound_scope_user`, for `user`."""
+    return {"scope_user_id": user.id, "scope_org_id": user.organization_id}
 
 
 def visible_client_ids(user):

@@ -18,3 +18,13 @@ def url_context():
     """A request context for building many links at once outside a request (a mail batch)."""
     # absolute_url sets one up per link otherwise, which cost more than composing the email.
     return nullcontext() if has_request_context() else current_app.test_request_context()
+
+
+def id_url_builder(endpoint: str, key: str):
+    """A function `id -> url_for(endpoint, key=id)` made from one url_for call.
+
+    For tables that link every row: url_for per row was a tenth of the pipeline's CPU.
+    """
+    marker = "987654321"  # an id no route contains, so it is the only match in the URL
+    prefix, _, suffix = url_for(endpoint, **{key: int(marker)}).partition(marker)
+    return lambda value: f"{prefix}{int(value)}{suffix}"

@@ -212,6 +212,9 @@ def test_pipeline_tenancy_and_archive(app, world):
     assert [r.name for r in only_coach2.rows] == ["Kit"]
     foreign = pipeline.pipeline(world.foreign_admin, pipeline.PipelineQuery(), per_page=50)
     assert foreign.rows == []
+    # The statements are built once per shape and shared: each user's ids are parameters.
+    other_coach = pipeline.pipeline(world.coach2, pipeline.PipelineQuery(), per_page=50)
+    assert [r.name for r in other_coach.rows] == ["Kit"]
     world.profile.archived_at = datetime.now(UTC)
     db.session.commit()
     assert pipeline.pipeline(world.coach, pipeline.PipelineQuery(), per_page=50).rows == []
@@ -219,6 +222,20 @@ def test_pipeline_tenancy_and_archive(app, world):
         world.coach, pipeline.PipelineQuery(archived="archived"), per_page=50
     )
     assert [r.name for r in archived.rows] == ["Cleo"]
+
+
+def test_name_search_matches_like_wildcards_literally(app, world):
+    world.profile.user.name = "Cleo 100%_sure/yes"
+    db.session.commit()
+
+    def names(q):
+        page = pipeline.pipeline(world.coach, pipeline.PipelineQuery(q=q), per_page=50)
+        return [r.name for r in page.rows]
+
+    for q in ("100%_", "%_SURE/", "cleo", "/yes"):
+        assert names(q) == ["Cleo 100%_sure/yes"], q
+    for q in ("1_0", "C%o", "s_re", "/%"):  # each would match if read as a wildcard
+        assert names(q) == [], q
 
 
 def test_notes_rate_counts_the_local_date_not_just_on_time(app, world):

@@ -22,6 +22,7 @@ from coach_app.playbook import RULES, Rule, zone
 from coach_app.services import checklist, followup, pipeline, roster
 from coach_app.services.accounts import invitation_link, invite_client
 from coach_app.services.outbox import dispatch_due_now
+from coach_app.urls import id_url_builder
 
 
 def _now() -> datetime:
@@ -64,6 +65,8 @@ def pipeline_view():
         requests_waiting=0 if is_admin else roster.pending_request_count(current_user),
         url_with=lambda **changes: _url_with("coach.pipeline", args, **changes),
         sorts=pipeline.SORTS,
+        client_url=id_url_builder("coach.client_detail", "client_id"),
+        task_url=id_url_builder("client.task", "task_id"),
     )
 
 

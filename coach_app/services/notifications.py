@@ -1,18 +1,20 @@
 """In-app notifications: the header badge and the rows reminders create."""
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from coach_app.extensions import db
 from coach_app.models import Notification
 
+# Built once: the header badge is counted on every page, and building the statement cost
+# more than running it.
+_UNREAD = select(func.count(Notification.id)).where(
+    Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)
+)
+
 
 def unread_count(user) -> int:
     """Number of unread notifications for the header badge."""
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
-        )
-    )
+    return db.session.connection().execute(_UNREAD, {"user_id": user.id}).scalar_one()
 
 
 def already_notified(outbox_ids) -> set[int]:

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import Float, bindparam, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import Float, Integer, bindparam, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.sql.functions import coalesce
 
-from coach_app.access import client_scope
+from coach_app.access import bound_scope_user, client_scope, scope_params
 from coach_app.extensions import db
 from coach_app.models import (
     ClientProfile,
@@ -46,6 +46,7 @@ EXCEPTION_ROWS_PER_GROUP = 10
 EXCEPTIONS_OVERDUE_DAYS = 14
 OVERDUE, DUE_TODAY = "overdue", "due_today"
 KINDS = (OVERDUE, DUE_TODAY)
+LIKE_ESCAPE = "/"
 
 _COUNTED = [Status.ON_TIME.value, Status.LATE.value, Status.MISSED.value]
 
@@ -125,6 +126,16 @@ class PipelineRow:
     stages: list[tuple[str, int]] = field(default_factory=list)
     decided: list[tuple[str, int]] = field(default_factory=list)
 
+    @property
+    def stages_text(self) -> str:
+        """'R1: 2, R2: 1' (empty when nothing is open)."""
+        return ", ".join(f"{label}: {count}" for label, count in self.stages)
+
+    @property
+    def decided_text(self) -> str:
+        """'1 offer, 2 no response' (empty when nothing is decided)."""
+        return ", ".join(f"{count} {outcome.replace('_', ' ')}" for outcome, count in self.decided)
+
 
 @dataclass
 class PipelinePage:
@@ -135,34 +146,47 @@ class PipelinePage:
     per_page: int
 
 
-def _scope_conditions(user, query: PipelineQuery) -> list:
-    """Where-clauses on ClientProfile (and User, for the name search) for this pipeline."""
+def _scope_conditions(user, shape: "_Shape") -> list:
+    """Where-clauses on ClientProfile (and User, for the name search) for this pipeline.
+
+    Built once per shape with a bound stand-in user; the values arrive as parameters.
+    """
     conditions = [client_scope(user)]
-    if user.role == Role.ADMIN and query.coach_id:
-        conditions.append(ClientProfile.coach_id == query.coach_id)
-    if query.archived == "active":
+    if shape.by_coach:
+        conditions.append(ClientProfile.coach_id == bindparam("coach_id"))
+    if shape.archived == "active":
         conditions.append(ClientProfile.archived_at.is_(None))
-    elif query.archived == "archived":
+    elif shape.archived == "archived":
         conditions.append(ClientProfile.archived_at.is_not(None))
-    if query.cohort_id:
-        members = select(CohortMember.client_id).where(CohortMember.cohort_id == query.cohort_id)
+    if shape.by_cohort:
+        members = select(CohortMember.client_id).where(
+            CohortMember.cohort_id == bindparam("cohort_id")
+        )
         conditions.append(ClientProfile.id.in_(members))
-    if query.q:
+    if shape.by_name:
+        pattern = bindparam("name_pattern")
         conditions.append(
             or_(
-                User.name.icontains(query.q, autoescape=True),
-                User.email.icontains(query.q, autoescape=True),
+                User.name.icontains(pattern, escape=LIKE_ESCAPE),
+                User.email.icontains(pattern, escape=LIKE_ESCAPE),
             )
         )
     return conditions
 
 
-def _scope_ids(user, query: PipelineQuery):
+def _scope_ids(user, shape: "_Shape"):
     """Subquery of the client ids on this pipeline (tenancy, coach, archive, cohort, name)."""
-    stmt = select(ClientProfile.id).where(*_scope_conditions(user, query))
-    if query.q:
+    stmt = select(ClientProfile.id).where(*_scope_conditions(user, shape))
+    if shape.by_name:
         stmt = stmt.join(User, User.id == ClientProfile.user_id)
     return stmt
+
+
+def _like_escaped(text: str) -> str:
+    """`text` with LIKE's wildcards escaped, to be matched literally."""
+    for special in (LIKE_ESCAPE, "%", "_"):  # the escape character itself first
+        text = text.replace(special, LIKE_ESCAPE + special)
+    return text
 
 
 def _task_aggregates(ids, now, since, *, with_notes: bool = True):
@@ -211,6 +235,77 @@ def _open_aggregates(ids, now):
     )
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the pipeline's SQL (not its values): one pair of statements per shape."""
+
+    role: str
+    by_coach: bool
+    archived: str
+    by_cohort: bool
+    by_name: bool
+    sort: str
+    descending: bool
+    overdue_only: bool
+
+    @classmethod
+    def of(cls, user, query: PipelineQuery) -> "_Shape":
+        """The shape of `query` as asked by `user`."""
+        return cls(
+            role=user.role,
+            by_coach=user.role == Role.ADMIN and query.coach_id is not None,
+            archived=query.archived,
+            by_cohort=query.cohort_id is not None,
+            by_name=bool(query.q),
+            sort=query.sort,
+            descending=query.descending,
+            overdue_only=query.overdue_only,
+        )
+
+
+@cache
+def _roster_statements(shape: _Shape) -> SimpleNamespace:
+    """The count and the page of client ids for one shape, built once per process.
+
+    Values (the user's ids, filters, clock, page) are bind parameters: building these
+    expressions cost more Python time per request than running them.
+    """
+    user = bound_scope_user(shape.role)
+    now = bindparam("now", type_=FollowUpTask.due_at.type)
+    ids = _scope_ids(user, shape)
+    # The filters apply to the clients directly: an IN over a subquery of the same table
+    # made PostgreSQL hash the whole client table against the coach's few hundred ids.
+    order = select(ClientProfile.id).join(User, User.id == ClientProfile.user_id)
+    order = order.where(*_scope_conditions(user, shape))
+    sort_key = {"name": func.lower(User.name), "last_activity": ClientProfile.last_activity_at}
+    needs_open = shape.overdue_only or shape.sort in ("overdue", "next_due")
+    if needs_open:
+        open_ = _open_aggregates(ids, now)
+        sort_key["overdue"] = coalesce(open_.c.overdue, 0)
+        sort_key["next_due"] = open_.c.next_due
+    if shape.overdue_only:
+        order = order.join(open_, open_.c.client_id == ClientProfile.id)
+        order = order.where(open_.c.overdue > 0)
+    # The count needs the filters only, never the aggregates a sort uses.
+    count = select(func.count()).select_from(order.subquery())
+    if needs_open and not shape.overdue_only:
+        order = order.outerjoin(open_, open_.c.client_id == ClientProfile.id)
+    if shape.sort == "compliance":
+        since = bindparam("since", type_=FollowUpTask.due_at.type)
+        window = _task_aggregates(ids, now, since, with_notes=False)
+        order = order.outerjoin(window, window.c.client_id == ClientProfile.id)
+        sort_key["compliance"] = cast(window.c.on_time, Float) / func.nullif(window.c.counted, 0)
+    key = sort_key[shape.sort]
+    ordered = key.desc() if shape.descending else key.asc()
+    # Clients without a value (no counted task, nothing due) go last in both directions.
+    page = (
+        order.order_by(key.is_(None), ordered, func.lower(User.name), ClientProfile.id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    return SimpleNamespace(count=count, page=page)
+
+
 def pipeline(user, query: PipelineQuery, *, per_page: int, now: datetime | None = None):
     """The page of the pipeline `user` asked for; a fixed number of queries for any roster.
 
@@ -219,41 +314,23 @@ def pipeline(user, query: PipelineQuery, *, per_page: int, now: datetime | None 
     the page's clients alone, so sorting by name costs the same for 50 clients or 5,000.
     """
     now = now or datetime.now(UTC)
-    ids = _scope_ids(user, query)
-    # The filters apply to the clients directly: an IN over a subquery of the same table
-    # made PostgreSQL hash the whole client table against the coach's few hundred ids.
-    order = select(ClientProfile.id).join(User, User.id == ClientProfile.user_id)
-    order = order.where(*_scope_conditions(user, query))
-    sort_key = {"name": func.lower(User.name), "last_activity": ClientProfile.last_activity_at}
-    needs_open = query.overdue_only or query.sort in ("overdue", "next_due")
-    if needs_open:
-        open_ = _open_aggregates(ids, now)
-        sort_key["overdue"] = coalesce(open_.c.overdue, 0)
-        sort_key["next_due"] = open_.c.next_due
-    if query.overdue_only:
-        order = order.join(open_, open_.c.client_id == ClientProfile.id)
-        order = order.where(open_.c.overdue > 0)
-    # The count needs the filters only, never the aggregates a sort uses.
-    total = db.session.scalar(select(func.count()).select_from(order.subquery()))
-    if needs_open and not query.overdue_only:
-        order = order.outerjoin(open_, open_.c.client_id == ClientProfile.id)
-    if query.sort == "compliance":
-        window = _task_aggregates(ids, now, now - COMPLIANCE_WINDOW, with_notes=False)
-        order = order.outerjoin(window, window.c.client_id == ClientProfile.id)
-        sort_key["compliance"] = cast(window.c.on_time, Float) / func.nullif(window.c.counted, 0)
-
+    statements = _roster_statements(_Shape.of(user, query))
+    params = {
+        **scope_params(user),
+        "coach_id": query.coach_id,
+        "cohort_id": query.cohort_id,
+        "name_pattern": _like_escaped(query.q),
+        "now": now,
+        "since": now - COMPLIANCE_WINDOW,
+    }
+    # Core execution on the session's connection: these rows are plain values, and the
+    # ORM's result machinery cost more than the SQL here.
+    connection = db.session.connection()
+    total = connection.execute(statements.count, params).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     page = min(query.page, pages)
-    key = sort_key[query.sort]
-    ordered = key.desc() if query.descending else key.asc()
-    # Clients without a value (no counted task, nothing due) go last in both directions.
-    page_ids = list(
-        db.session.scalars(
-            order.order_by(key.is_(None), ordered, func.lower(User.name), ClientProfile.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
+    params.update(limit=per_page, offset=(page - 1) * per_page)
+    page_ids = list(connection.execute(statements.page, params).scalars())
     rows = _page_rows(page_ids, now) if page_ids else []
     return PipelinePage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
 
@@ -355,6 +432,7 @@ def _page_rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
     """The page's clients with their figures, in page order (four statements)."""
     statements = _page_statements()
     params = {"ids": page_ids, "now": now, "since": now - COMPLIANCE_WINDOW}
+    connection = db.session.connection()
     by_id = {
         r.id: PipelineRow(
             client_id=r.id,
@@ -369,16 +447,16 @@ def _page_rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
             notes_rate=Rate(int(r.notes_same_day), int(r.notes_counted)),
             overdue=int(r.overdue),
         )
-        for r in db.session.execute(statements.rows, params)
+        for r in connection.execute(statements.rows, params)
     }
-    for client_id, due_at, completed_at, tz in db.session.execute(statements.notes_checks, params):
+    for client_id, due_at, completed_at, tz in connection.execute(statements.notes_checks, params):
         if notes_completed_same_day(due_at=due_at, completed_at=completed_at, tz=tz):
             row = by_id[client_id]
             row.notes_rate = Rate(row.notes_rate.numerator + 1, row.notes_rate.denominator)
-    for task_id, client_id, rule, due_at in db.session.execute(statements.next_due, params):
+    for task_id, client_id, rule, due_at in connection.execute(statements.next_due, params):
         due_at = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
         by_id[client_id].next_due = NextDue(task_id, rule, rule_title(rule), due_at)
-    _add_stages(by_id, db.session.execute(statements.stages, params))
+    _add_stages(by_id, connection.execute(statements.stages, params))
     return [by_id[client_id] for client_id in page_ids if client_id in by_id]
 
 
@@ -409,17 +487,22 @@ def _add_stages(by_id: dict[int, PipelineRow], counts) -> None:
 
 def cohort_choices(user) -> list[tuple[int, str]]:
     """Cohorts the pipeline can filter by: those holding at least one client in scope."""
+    statement = _cohort_choices_statement(user.role)
+    return list(db.session.connection().execute(statement, scope_params(user)).all())
+
+
+@cache
+def _cohort_choices_statement(role: str):
+    user = bound_scope_user(role)
     members = (
         select(CohortMember.cohort_id)
         .join(ClientProfile, ClientProfile.id == CohortMember.client_id)
         .where(client_scope(user))
     )
-    return list(
-        db.session.execute(
-            select(Cohort.id, Cohort.name)
-            .where(Cohort.organization_id == user.organization_id, Cohort.id.in_(members))
-            .order_by(Cohort.name)
-        ).all()
+    return (
+        select(Cohort.id, Cohort.name)
+        .where(Cohort.organization_id == user.organization_id, Cohort.id.in_(members))
+        .order_by(Cohort.name)
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import abort
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import selectinload
 
 from coach_app.access import client_scope
@@ -300,15 +300,18 @@ def pending_requests(coach: User) -> list[CohortRequest]:
     )
 
 
+# Built once: the pipeline shows this count on every load.
+_PENDING_FOR_COACH = select(func.count(CohortRequest.id)).where(
+    CohortRequest.coach_id == bindparam("coach_id"),
+    CohortRequest.organization_id == bindparam("organization_id"),
+    CohortRequest.status == REQUEST_PENDING,
+)
+
+
 def pending_request_count(coach: User) -> int:
     """How many requests wait for this coach."""
-    return db.session.scalar(
-        select(func.count(CohortRequest.id)).where(
-            CohortRequest.coach_id == coach.id,
-            CohortRequest.organization_id == coach.organization_id,
-            CohortRequest.status == REQUEST_PENDING,
-        )
-    )
+    params = {"coach_id": coach.id, "organization_id": coach.organization_id}
+    return db.session.connection().execute(_PENDING_FOR_COACH, params).scalar_one()
 
 
 def get_request_for_coach_or_404(coach: User, request_id) -> CohortRequest:
