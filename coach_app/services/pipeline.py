@@ -296,10 +296,14 @@ def _roster_statements(shape: _Shape) -> SimpleNamespace:
         order = order.outerjoin(window, window.c.client_id == ClientProfile.id)
         sort_key["compliance"] = cast(window.c.on_time, Float) / func.nullif(window.c.counted, 0)
     key = sort_key[shape.sort]
-    ordered = key.desc() if shape.descending else key.asc()
-    # Clients without a value (no counted task, nothing due) go last in both directions.
+    ordering = [key.desc() if shape.descending else key.asc()]
+    if shape.sort in ("compliance", "next_due", "last_activity"):
+        # Clients without a value (no counted task, nothing due) go last in both directions.
+        ordering.insert(0, key.is_(None))
+    if shape.sort != "name":
+        ordering.append(sort_key["name"])
     page = (
-        order.order_by(key.is_(None), ordered, func.lower(User.name), ClientProfile.id)
+        order.order_by(*ordering, ClientProfile.id)
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
@@ -348,30 +352,6 @@ def _page_statements() -> SimpleNamespace:
     since = bindparam("since", type_=FollowUpTask.due_at.type)
     window = _task_aggregates(ids, now, since)
     open_ = _open_aggregates(ids, now)
-    coach = User.__table__.alias("coach")
-    rows = (
-        select(
-            ClientProfile.id,
-            User.name,
-            User.email,
-            _client_zone().label("tz"),
-            User.password_hash.is_not(None).label("signed_up"),
-            ClientProfile.archived_at,
-            ClientProfile.last_activity_at,
-            coach.c.name.label("coach_name"),
-            coalesce(window.c.on_time, 0).label("on_time"),
-            coalesce(window.c.counted, 0).label("counted"),
-            coalesce(window.c.notes_same_day, 0).label("notes_same_day"),
-            coalesce(window.c.notes_counted, 0).label("notes_counted"),
-            coalesce(open_.c.overdue, 0).label("overdue"),
-        )
-        .join(User, User.id == ClientProfile.user_id)
-        .join(Organization, Organization.id == ClientProfile.organization_id)
-        .join(coach, coach.c.id == ClientProfile.coach_id)
-        .outerjoin(window, window.c.client_id == ClientProfile.id)
-        .outerjoin(open_, open_.c.client_id == ClientProfile.id)
-        .where(ClientProfile.id.in_(ids))
-    )
     # The rare notes completions near a local-day boundary, decided with the playbook clock.
     notes_checks = (
         select(
@@ -406,8 +386,38 @@ def _page_statements() -> SimpleNamespace:
         .where(FollowUpTask.client_id.in_(ids), _open(), FollowUpTask.due_at >= now)
         .subquery()
     )
-    next_due = select(ranked.c.id, ranked.c.client_id, ranked.c.rule, ranked.c.due_at).where(
-        ranked.c.rank == 1
+    next_due = (
+        select(ranked.c.id, ranked.c.client_id, ranked.c.rule, ranked.c.due_at)
+        .where(ranked.c.rank == 1)
+        .subquery("next_due")
+    )
+    coach = User.__table__.alias("coach")
+    rows = (
+        select(
+            ClientProfile.id,
+            User.name,
+            User.email,
+            _client_zone().label("tz"),
+            User.password_hash.is_not(None).label("signed_up"),
+            ClientProfile.archived_at,
+            ClientProfile.last_activity_at,
+            coach.c.name.label("coach_name"),
+            coalesce(window.c.on_time, 0).label("on_time"),
+            coalesce(window.c.counted, 0).label("counted"),
+            coalesce(window.c.notes_same_day, 0).label("notes_same_day"),
+            coalesce(window.c.notes_counted, 0).label("notes_counted"),
+            coalesce(open_.c.overdue, 0).label("overdue"),
+            next_due.c.id.label("next_task_id"),
+            next_due.c.rule.label("next_rule"),
+            next_due.c.due_at.label("next_due_at"),
+        )
+        .join(User, User.id == ClientProfile.user_id)
+        .join(Organization, Organization.id == ClientProfile.organization_id)
+        .join(coach, coach.c.id == ClientProfile.coach_id)
+        .outerjoin(window, window.c.client_id == ClientProfile.id)
+        .outerjoin(open_, open_.c.client_id == ClientProfile.id)
+        .outerjoin(next_due, next_due.c.client_id == ClientProfile.id)
+        .where(ClientProfile.id.in_(ids))
     )
     # Opportunities by outcome and latest round.
     latest = (
@@ -425,11 +435,11 @@ def _page_statements() -> SimpleNamespace:
     stages = select(
         latest.c.client_id, latest.c.outcome, latest.c.latest_round, func.count()
     ).group_by(latest.c.client_id, latest.c.outcome, latest.c.latest_round)
-    return SimpleNamespace(rows=rows, notes_checks=notes_checks, next_due=next_due, stages=stages)
+    return SimpleNamespace(rows=rows, notes_checks=notes_checks, stages=stages)
 
 
 def _page_rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
-    """The page's clients with their figures, in page order (four statements)."""
+    """The page's clients with their figures, in page order (three statements)."""
     statements = _page_statements()
     params = {"ids": page_ids, "now": now, "since": now - COMPLIANCE_WINDOW}
     connection = db.session.connection()
@@ -446,6 +456,7 @@ def _page_rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
             compliance=Rate(int(r.on_time), int(r.counted)),
             notes_rate=Rate(int(r.notes_same_day), int(r.notes_counted)),
             overdue=int(r.overdue),
+            next_due=_next_due(r.next_task_id, r.next_rule, r.next_due_at),
         )
         for r in connection.execute(statements.rows, params)
     }
@@ -453,11 +464,14 @@ def _page_rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
         if notes_completed_same_day(due_at=due_at, completed_at=completed_at, tz=tz):
             row = by_id[client_id]
             row.notes_rate = Rate(row.notes_rate.numerator + 1, row.notes_rate.denominator)
-    for task_id, client_id, rule, due_at in connection.execute(statements.next_due, params):
-        due_at = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
-        by_id[client_id].next_due = NextDue(task_id, rule, rule_title(rule), due_at)
     _add_stages(by_id, connection.execute(statements.stages, params))
     return [by_id[client_id] for client_id in page_ids if client_id in by_id]
+
+
+def _next_due(task_id: int | None, rule: str | None, due_at: datetime | None) -> NextDue | None:
+    if task_id is None:
+        return None
+    return NextDue(task_id, rule, rule_title(rule), due_at)
 
 
 def rule_title(rule: str) -> str:
