@@ -193,7 +193,7 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
     ]  # fmt: skip
     opp_cols = [
         "id", "organization_id", "client_id", "company", "role", "industry", "outcome",
-        "decided_at", "created_at",
+        "decided_at", "created_at", "rounds",
     ]  # fmt: skip
     interview_id = task_id = referral_id = 0
     referral_rows = []
@@ -251,7 +251,7 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
         decided = None if outcome == "open" else fmt(start)
         opp_rows.append(
             (opp_id, 1, client + 1, f"Company {opp_id % 5000}", "Analyst", "software", outcome,
-             decided, created)
+             decided, created, rounds)
         )  # fmt: skip
         if len(task_rows) >= 200_000:
             writer.insert("opportunities", opp_cols, opp_rows)

@@ -41,3 +41,61 @@ def test_upgrade_builds_the_models_schema(fresh_database_url, instance_dir):
             differences = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert differences == [], f"models and migrations differ: {differences}"
+
+
+def test_rounds_are_backfilled_from_the_interviews_and_the_downgrade_works(
+    fresh_database_url, instance_dir
+):
+    from flask_migrate import downgrade
+
+    app = make_app(fresh_database_url, instance_dir)
+    with app.app_context():
+        upgrade(revision="b7d1c2a9e4f0")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO organizations (id, name, timezone, is_synthetic, created_at) "
+                    "VALUES (1, 'Org', 'UTC', false, '2026-01-01 00:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, organization_id, role, email, name, active, "
+                    "created_at) VALUES (1, 1, 'client', 'c@x.example', 'C', true, "
+                    "'2026-01-01 00:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO client_profiles (id, user_id, organization_id, coach_id, "
+                    "created_at) VALUES (1, 1, 1, 1, '2026-01-01 00:00:00')"
+                )
+            )
+            for opportunity_id in (1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO opportunities (id, organization_id, client_id, company, "
+                        "role, outcome, created_at) VALUES (:id, 1, 1, 'Co', 'Role', 'open', "
+                        "'2026-01-01 00:00:00')"
+                    ),
+                    {"id": opportunity_id},
+                )
+            for round_number in (1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO interviews (opportunity_id, client_id, round_number, "
+                        "start_at, duration_minutes, timezone, format, created_at) VALUES "
+                        "(1, 1, :n, '2026-01-02 10:00:00', 60, 'UTC', 'video', "
+                        "'2026-01-01 00:00:00')"
+                    ),
+                    {"n": round_number},
+                )
+        upgrade(revision="e5a7c9b1d3f6")
+        with db.engine.connect() as connection:
+            rounds = connection.execute(
+                text("SELECT id, rounds FROM opportunities ORDER BY id")
+            ).all()
+        assert [tuple(r) for r in rounds] == [(1, 2), (2, 0)]
+        downgrade(revision="b7d1c2a9e4f0")
+        upgrade()
+        db.engine.dispose()

@@ -224,6 +224,19 @@ def test_pipeline_tenancy_and_archive(app, world):
     assert [r.name for r in archived.rows] == ["Cleo"]
 
 
+def test_stages_follow_the_rounds_logged(app, world):
+    first = interview_for(
+        world.profile, world.coach, start_at=datetime.now(UTC) - timedelta(days=9)
+    )
+    opportunity = first.opportunity
+    interview_for(world.profile, world.coach, opportunity=opportunity)
+    interview_for(world.profile, world.coach, company="Other Co")
+    assert opportunity.rounds == 2
+    row = pipeline.pipeline(world.coach, pipeline.PipelineQuery(), per_page=50).rows[0]
+    assert row.stages == [("R1", 1), ("R2", 1)]
+    assert row.stages_text == "R1: 1, R2: 1"
+
+
 def test_name_search_matches_like_wildcards_literally(app, world):
     world.profile.user.name = "Cleo 100%_sure/yes"
     db.session.commit()

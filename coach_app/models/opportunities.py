@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coach_app.extensions import db
@@ -14,17 +14,24 @@ INTERVIEW_FORMATS = ("in_person", "video", "phone", "panel", "other")
 
 class Opportunity(db.Model):
     __tablename__ = "opportunities"
-    __table_args__ = (Index("ix_opportunities_org_outcome", "organization_id", "outcome"),)
+    __table_args__ = (
+        Index("ix_opportunities_org_outcome", "organization_id", "outcome"),
+        # The pipeline's "open opportunities by round" reads this index alone.
+        Index("ix_opportunities_client_stage", "client_id", "outcome", "rounds"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    client_id: Mapped[int] = mapped_column(ForeignKey("client_profiles.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client_profiles.id"))
     company: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(200))
     industry: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str] = mapped_column(String(16), default="open")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Rounds logged so far, which is the latest round's number (rounds are numbered in order);
+    # kept by followup.log_interview so the pipeline need not read every interview.
+    rounds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     client: Mapped[ClientProfile] = relationship()
     interviews: Mapped[list["Interview"]] = relationship(

@@ -162,6 +162,7 @@ def log_interview(
         created_by_id=actor.id,
     )
     db.session.add(interview)
+    opportunity.rounds = interview.round_number
     db.session.flush()
     if is_latest:
         _waive_open_waiting_tasks(opportunity, playbook.SUPERSEDED_REASON, actor, now)

@@ -419,22 +419,12 @@ def _page_statements() -> SimpleNamespace:
         .outerjoin(next_due, next_due.c.client_id == ClientProfile.id)
         .where(ClientProfile.id.in_(ids))
     )
-    # Opportunities by outcome and latest round.
-    latest = (
-        select(
-            Opportunity.id,
-            Opportunity.client_id,
-            Opportunity.outcome,
-            func.max(Interview.round_number).label("latest_round"),
-        )
-        .outerjoin(Interview, Interview.opportunity_id == Opportunity.id)
+    # Opportunities by outcome and latest round (an index-only read).
+    stages = (
+        select(Opportunity.client_id, Opportunity.outcome, Opportunity.rounds, func.count())
         .where(Opportunity.client_id.in_(ids))
-        .group_by(Opportunity.id, Opportunity.client_id, Opportunity.outcome)
-        .subquery()
+        .group_by(Opportunity.client_id, Opportunity.outcome, Opportunity.rounds)
     )
-    stages = select(
-        latest.c.client_id, latest.c.outcome, latest.c.latest_round, func.count()
-    ).group_by(latest.c.client_id, latest.c.outcome, latest.c.latest_round)
     return SimpleNamespace(rows=rows, notes_checks=notes_checks, stages=stages)
 
 
