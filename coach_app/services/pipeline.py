@@ -303,7 +303,8 @@ def _roster_statements(shape: _Shape) -> SimpleNamespace:
     if shape.sort != "name":
         ordering.append(sort_key["name"])
     page = (
-        order.order_by(*ordering, ClientProfile.id)
+        order.add_columns(func.count().over().label("total"))
+        .order_by(*ordering, ClientProfile.id)
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
@@ -330,11 +331,20 @@ def pipeline(user, query: PipelineQuery, *, per_page: int, now: datetime | None 
     # Core execution on the session's connection: these rows are plain values, and the
     # ORM's result machinery cost more than the SQL here.
     connection = db.session.connection()
-    total = connection.execute(statements.count, params).scalar_one()
-    pages = max(1, math.ceil(total / per_page))
-    page = min(query.page, pages)
+    page = query.page
     params.update(limit=per_page, offset=(page - 1) * per_page)
-    page_ids = list(connection.execute(statements.page, params).scalars())
+    found = connection.execute(statements.page, params).all()
+    if found:
+        total = found[0].total  # counted by the same statement, before its LIMIT
+    else:
+        # No one here, or a page past the last one: count, then show the last page.
+        total = connection.execute(statements.count, params).scalar_one()
+        page = min(page, max(1, math.ceil(total / per_page)))
+        if total:
+            params.update(offset=(page - 1) * per_page)
+            found = connection.execute(statements.page, params).all()
+    pages = max(1, math.ceil(total / per_page))
+    page_ids = [row.id for row in found]
     rows = _page_rows(page_ids, now) if page_ids else []
     return PipelinePage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
 
