@@ -10,6 +10,7 @@ COPY coach_app ./coach_app
 COPY dashboards ./dashboards
 COPY workers ./workers
 COPY migrations ./migrations
+COPY gunicorn.conf.py ./
 RUN pip install . && chown -R followthrough /app
 
 USER followthrough

@@ -32,16 +32,18 @@ def render(reports: list[dict]) -> str:
                          g.get("facts_seconds", "")]))  # fmt: skip
     out.append("\n### Pages (coach with 500 clients; server time in-process, rps under gunicorn)\n")
     out.append(_row(["engine", "clients", "page", "median ms", "p95 ms", "SQL/request", "rps",
-                     "floor rps", "ratio to floor"]))  # fmt: skip
-    out.append(_row(["---"] * 9))
+                     "floor rps", "ratio to floor", "ratio per round"]))  # fmt: skip
+    out.append(_row(["---"] * 10))
     for run in runs:
         load = run.get("throughput", {})
         floor = load.get("floor", {}).get("rps", "")
         for page, timing in run["server_time"].items():
             page_load = load.get(page, {})
+            per_round = " / ".join(map(str, page_load.get("ratio_samples", [])))
             out.append(_row([run["engine"], f"{run['clients']:,}", page, timing["median_ms"],
                              timing["p95_ms"], timing["queries"], page_load.get("rps", ""),
-                             floor, page_load.get("ratio_to_floor", "")]))  # fmt: skip
+                             floor, page_load.get("ratio_to_floor", ""),
+                             per_round]))  # fmt: skip
     out.append("\n### Dashboard (admin, every view) against the bare GROUP BY\n")
     out.append(_row(["engine", "clients", "full load s", "filter change s", "peak RSS MB",
                      "bare GROUP BY s", "full / bare", "filter / bare"]))  # fmt: skip

@@ -27,3 +27,19 @@ def test_default_database_is_sqlite_under_instance(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     config = from_environment(tmp_path)
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'followthrough.sqlite3'}"
+
+
+def test_gunicorn_workers_tune_the_garbage_collector_after_loading_the_app():
+    import gc
+    import runpy
+    from pathlib import Path
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    before = gc.get_threshold()
+    try:
+        settings["post_worker_init"](worker=None)
+        assert gc.get_threshold() == settings["GC_THRESHOLD"]
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
