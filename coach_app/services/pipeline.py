@@ -458,13 +458,15 @@ def _page_rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
             overdue=int(r.overdue),
             next_due=_next_due(r.next_task_id, r.next_rule, r.next_due_at),
         )
-        for r in connection.execute(statements.rows, params)
+        for r in connection.execute(statements.rows, params).all()
     }
-    for client_id, due_at, completed_at, tz in connection.execute(statements.notes_checks, params):
+    for client_id, due_at, completed_at, tz in connection.execute(
+        statements.notes_checks, params
+    ).all():
         if notes_completed_same_day(due_at=due_at, completed_at=completed_at, tz=tz):
             row = by_id[client_id]
             row.notes_rate = Rate(row.notes_rate.numerator + 1, row.notes_rate.denominator)
-    _add_stages(by_id, connection.execute(statements.stages, params))
+    _add_stages(by_id, connection.execute(statements.stages, params).all())
     return [by_id[client_id] for client_id in page_ids if client_id in by_id]
 
 
