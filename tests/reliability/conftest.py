@@ -59,6 +59,27 @@ def daytime_zone(now: datetime | None = None) -> str:
     raise AssertionError("unreachable: some offset always has daytime")
 
 
+def ten_oclock_zone(now: datetime) -> str:
+    """A fixed-offset zone where it is now 10:xx (UTC+14 down to UTC-9 cover every hour)."""
+    offset = (10 - now.hour) % 24
+    if offset > 14:
+        offset -= 24
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def interview_start_four_hours_ago(now: datetime) -> datetime:
+    """Four hours before `now`, on the hour: 06:00 local in the `ten_oclock_zone`.
+
+    Such an interview ends at 07:00, so the nudges of its same-day tasks (two hours after the
+    end) fall at 09:00, the moment of the same tasks' due-morning reminders, and each pair
+    coalesces into one row. With a start at 06:MM the nudges would land MM minutes after
+    09:00, apart from the due-morning rows once MM reaches 10; and where it is 11:00 or later
+    the 09:00 reminder would come after the interview's end instead of before it. Either way
+    the number of rows would depend on the hour and minute the test runs at.
+    """
+    return now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
+
+
 class Sink:
     """An SMTP handler that records accepted messages; it can refuse or slow down."""
 

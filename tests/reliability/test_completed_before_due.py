@@ -11,7 +11,11 @@ from coach_app.extensions import db
 from coach_app.models import FollowUpTask, OutboxMessage
 from coach_app.services.followup import complete_task, waive_task
 from tests.factories import interview_for
-from tests.reliability.conftest import daytime_zone, wait_for
+from tests.reliability.conftest import (
+    interview_start_four_hours_ago,
+    ten_oclock_zone,
+    wait_for,
+)
 from workers import delivery
 from workers.jobs import deliver_batch
 from workers.queues import get_queue
@@ -22,8 +26,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.service]
 def test_completed_or_waived_tasks_get_no_reminder(
     app, world, smtp_sink, shared_redis, worker_env, processes
 ):
-    tz = daytime_zone()
     now = datetime.now(UTC)
+    tz = ten_oclock_zone(now)
     interviews = []
     for n in range(3):
         user, profile = world.client_of(world.coach, f"done{n}@acme.example", f"Done {n}", tz)
@@ -32,7 +36,10 @@ def test_completed_or_waived_tasks_get_no_reminder(
             (
                 user,
                 interview_for(
-                    profile, user, start_at=now - timedelta(hours=4), now=now - timedelta(hours=3)
+                    profile,
+                    user,
+                    start_at=interview_start_four_hours_ago(now),
+                    now=now - timedelta(hours=3),
                 ),
             )
         )

@@ -12,7 +12,11 @@ from coach_app.extensions import db
 from coach_app.models import FollowUpTask, OutboxMessage
 from tests.conftest import login
 from tests.factories import interview_for
-from tests.reliability.conftest import daytime_zone, wait_for
+from tests.reliability.conftest import (
+    interview_start_four_hours_ago,
+    ten_oclock_zone,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
 
@@ -31,15 +35,18 @@ def test_portal_works_without_redis_and_nothing_is_lost(
 ):
     app.config["REDIS_URL"] = own_redis.url
     app.config["RQ_QUEUE_PREFIX"] = f"ft-rel-{uuid.uuid4().hex[:8]}"
-    tz = daytime_zone()
     now = datetime.now(UTC)
+    tz = ten_oclock_zone(now)
     people = []
     for n in range(4):
         user, profile = world.client_of(world.coach, f"outage{n}@acme.example", f"Out {n}", tz)
         db.session.commit()
-        # The interview ended three hours ago: its nudges came due an hour ago.
+        # The interview ended three to four hours ago: its nudges came due an hour or more ago.
         interview = interview_for(
-            profile, user, start_at=now - timedelta(hours=4), now=now - timedelta(hours=3)
+            profile,
+            user,
+            start_at=interview_start_four_hours_ago(now),
+            now=now - timedelta(hours=3),
         )
         people.append((user, tasks_by_rule(interview.id)))
 
