@@ -11,6 +11,20 @@ from coach_app.services.followup import (
 )
 
 
+def zone_where_it_is(hour: int, now: datetime | None = None) -> str:
+    """A fixed-offset zone (UTC-9 to UTC+14) where the local time is now hour:xx.
+
+    For tests whose outcome depends on the local time of day (same-day deadlines, morning
+    reminders): pinning it makes them pass whatever hour the suite runs at.
+    """
+    now = now or datetime.now(UTC)
+    offset = (hour - now.hour) % 24
+    if offset > 14:
+        offset -= 24
+    # POSIX sign convention: Etc/GMT-3 is three hours ahead of UTC.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 def interview_for(
     profile,
     actor,

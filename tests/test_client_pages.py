@@ -8,7 +8,7 @@ from sqlalchemy import event, func, select
 
 from coach_app.extensions import db
 from coach_app.models import FollowUpTask, Interview, InterviewContact, Opportunity, Referral
-from tests.factories import interview_for
+from tests.factories import interview_for, zone_where_it_is
 
 NY = ZoneInfo("America/New_York")
 
@@ -274,6 +274,10 @@ def test_checklist_query_count_does_not_grow_with_tasks(world, me):
 
 
 def test_complete_notes_with_evidence(world, me):
+    # Mid-afternoon locally: the interview three hours ago is on today's local date, so notes
+    # written now are on time whatever hour the suite runs at.
+    world.client_user.timezone = zone_where_it_is(14)
+    db.session.commit()
     interview = interview_for(world.profile, world.client_user)
     task = _task(interview, "notes")
     page = me.get(f"/me/tasks/{task.id}").get_data(as_text=True)

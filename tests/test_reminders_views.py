@@ -14,14 +14,18 @@ from coach_app.models import (
 )
 from coach_app.services import reminders as service
 from tests.conftest import make_app
-from tests.factories import interview_for
+from tests.factories import interview_for, zone_where_it_is
 from tests.reminders_helpers import redis_app_fixture, sweep_at  # noqa: F401
 
 
 @pytest.fixture
 def task(world):
-    """An open notes task with reminders still to come (interview just ended)."""
+    """An open thank-you-note task with reminders still to come (interview just ended)."""
     now = datetime.now(UTC)
+    # Early afternoon locally, whatever hour the suite runs at: which reminders are still to
+    # come (and survive a day's snooze) depends on the local time of day.
+    world.client_user.timezone = zone_where_it_is(14, now)
+    db.session.commit()
     interview = interview_for(
         world.profile, world.client_user, start_at=now - timedelta(minutes=70), now=now
     )

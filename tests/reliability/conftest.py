@@ -37,6 +37,7 @@ from coach_app.models import (
     User,
 )
 from tests.conftest import service_unavailable
+from tests.factories import zone_where_it_is
 from workers.queues import get_queue, queue_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,11 +61,8 @@ def daytime_zone(now: datetime | None = None) -> str:
 
 
 def ten_oclock_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is now 10:xx (UTC+14 down to UTC-9 cover every hour)."""
-    offset = (10 - now.hour) % 24
-    if offset > 14:
-        offset -= 24
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+    """A fixed-offset zone where it is now 10:xx."""
+    return zone_where_it_is(10, now)
 
 
 def interview_start_four_hours_ago(now: datetime) -> datetime:
