@@ -60,8 +60,9 @@ def test_pipeline_shows_figures_and_links(app, world, as_user):
     assert "R1: 1" in html
     assert "100 %" in html  # same-day notes: 1 of 1
     assert 'data-testid="overdue"><span class="badge text-bg-danger">' in html
-    assert f"/coach/clients/{world.profile.id}" in html
-    assert "Check-in" in html  # the next due item
+    assert f'href="/coach/clients/{world.profile.id}"' in html
+    assert "Check-in" in html  # the next due item, linked to its task
+    assert f'href="/me/tasks/{_task(interview, "check_in").id}"' in html
 
 
 def test_pipeline_escapes_names(app, world, as_user):

@@ -146,13 +146,10 @@ def log_interview(
         planned = playbook.schedule_interview(facts)
     except PlaybookError as error:
         raise ServiceError(str(error), _field_for(str(error))) from None
-    rounds = db.session.scalar(
-        select(func.count(Interview.id)).where(Interview.opportunity_id == opportunity.id)
-    )
     interview = Interview(
         opportunity_id=opportunity.id,
         client_id=opportunity.client_id,
-        round_number=rounds + 1,
+        round_number=opportunity.rounds + 1,
         start_at=data.start_at,
         duration_minutes=data.duration_minutes,
         timezone=tz,
@@ -162,7 +159,7 @@ def log_interview(
         created_by_id=actor.id,
     )
     db.session.add(interview)
-    opportunity.rounds = interview.round_number
+    opportunity.rounds = interview.round_number  # the pipeline's stages read it
     db.session.flush()
     if is_latest:
         _waive_open_waiting_tasks(opportunity, playbook.SUPERSEDED_REASON, actor, now)

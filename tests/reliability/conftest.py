@@ -37,7 +37,6 @@ from coach_app.models import (
     User,
 )
 from tests.conftest import service_unavailable
-from tests.factories import zone_where_it_is
 from workers.queues import get_queue, queue_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,13 +59,8 @@ def daytime_zone(now: datetime | None = None) -> str:
     raise AssertionError("unreachable: some offset always has daytime")
 
 
-def ten_oclock_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is now 10:xx."""
-    return zone_where_it_is(10, now)
-
-
 def interview_start_four_hours_ago(now: datetime) -> datetime:
-    """Four hours before `now`, on the hour: 06:00 local in the `ten_oclock_zone`.
+    """Four hours before `now`, on the hour: 06:00 local in `zone_where_it_is(10, now)`.
 
     Such an interview ends at 07:00, so the nudges of its same-day tasks (two hours after the
     end) fall at 09:00, the moment of the same tasks' due-morning reminders, and each pair

@@ -10,10 +10,9 @@ from sqlalchemy import select
 from coach_app.extensions import db
 from coach_app.models import FollowUpTask, OutboxMessage
 from coach_app.services.followup import complete_task, waive_task
-from tests.factories import interview_for
+from tests.factories import interview_for, zone_where_it_is
 from tests.reliability.conftest import (
     interview_start_four_hours_ago,
-    ten_oclock_zone,
     wait_for,
 )
 from workers import delivery
@@ -27,7 +26,7 @@ def test_completed_or_waived_tasks_get_no_reminder(
     app, world, smtp_sink, shared_redis, worker_env, processes
 ):
     now = datetime.now(UTC)
-    tz = ten_oclock_zone(now)
+    tz = zone_where_it_is(10, now)
     interviews = []
     for n in range(3):
         user, profile = world.client_of(world.coach, f"done{n}@acme.example", f"Done {n}", tz)

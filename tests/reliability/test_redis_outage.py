@@ -11,10 +11,9 @@ from sqlalchemy import select
 from coach_app.extensions import db
 from coach_app.models import FollowUpTask, OutboxMessage
 from tests.conftest import login
-from tests.factories import interview_for
+from tests.factories import interview_for, zone_where_it_is
 from tests.reliability.conftest import (
     interview_start_four_hours_ago,
-    ten_oclock_zone,
     wait_for,
 )
 
@@ -36,7 +35,7 @@ def test_portal_works_without_redis_and_nothing_is_lost(
     app.config["REDIS_URL"] = own_redis.url
     app.config["RQ_QUEUE_PREFIX"] = f"ft-rel-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
-    tz = ten_oclock_zone(now)
+    tz = zone_where_it_is(10, now)
     people = []
     for n in range(4):
         user, profile = world.client_of(world.coach, f"outage{n}@acme.example", f"Out {n}", tz)
