@@ -66,11 +66,18 @@ def gunicorn(app_spec: str, env: dict, workers: int = 2, threads: int = 1):
         process.wait(timeout=20)
 
 
+# The one User-Agent of every benchmark request, sign-in included. Flask-Login ties a session
+# to the browser that signed in; a cookie replayed from another one (wrk sends no agent) is
+# marked not fresh and written back on every response, which no real browser session does.
+USER_AGENT = "followthrough-benchmark"
+
+
 def wrk(url: str, seconds: int = 10, connections: int = 8, cookie: str | None = None) -> dict:
     """Requests per second and latency from wrk (Debian's package) against one URL."""
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command[1:1] = ["-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout

@@ -23,7 +23,10 @@ from coach_app import playbook
 ZONES = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London"]
 OUTCOMES = ["offer", "rejected", "no_response", "withdrawn", "open"]
 OUTCOME_WEIGHTS = [0.15, 0.5, 0.17, 0.03, 0.15]
-NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+# The data is laid out around the hour the benchmark runs, not a fixed date: the pages are
+# measured against the real clock, and data anchored to a past date drifts out of the 30-day
+# window (nothing left due, every open task long missed) as the calendar moves on.
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 PASSWORD_HASH = "pbkdf2:sha256:1000$bench$" + "0" * 64  # nobody signs in to benchmark data
 
 
@@ -196,6 +199,7 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
         "decided_at", "created_at", "rounds",
     ]  # fmt: skip
     interview_id = task_id = referral_id = 0
+    last_activity: list[datetime | None] = [None] * clients
     referral_rows = []
     referral_cols = ["id", "interview_id", "name", "created_at"]
     # Rounds per opportunity: 300k opportunities carry 500k interviews (1, 2 or 3 rounds).
@@ -238,6 +242,8 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
                     )
                     if done > NOW:
                         done = None
+                    elif last_activity[client] is None or done > last_activity[client]:
+                        last_activity[client] = done
                 key = (
                     f"referral:{referral_id}" if rule == "referral"
                     else f"interview:{interview_id}:{rule}"
@@ -265,6 +271,7 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
     writer.insert("referrals", referral_cols, referral_rows)
     writer.insert("follow_up_tasks", task_cols, task_rows)
     progress.advance(len(interview_rows))
+    set_last_activity(writer, last_activity)
     writer.commit()
     progress = Progress("indexes", len(dropped))
     with engine.begin() as connection:
@@ -295,6 +302,25 @@ def generate(database_url: str, clients: int, seed: int = 1) -> dict:
         "seconds": round(elapsed, 1),
         "playbook_shapes": planned_tasks.cache_info().currsize,
     }
+
+
+def set_last_activity(writer: Writer, last_activity: list[datetime | None]) -> None:
+    """Give each client the time of their latest completed task, as the portal keeps it."""
+    cursor = writer.raw.cursor()
+    cursor.execute("CREATE TABLE bench_last_activity (client_id INTEGER, at TIMESTAMP)")
+    cursor.close()
+    writer.insert(
+        "bench_last_activity",
+        ["client_id", "at"],
+        [(i + 1, fmt(at)) for i, at in enumerate(last_activity) if at is not None],
+    )
+    cursor = writer.raw.cursor()
+    cursor.execute(
+        "UPDATE client_profiles SET last_activity_at = a.at FROM bench_last_activity AS a "
+        "WHERE a.client_id = client_profiles.id"
+    )
+    cursor.execute("DROP TABLE bench_last_activity")
+    cursor.close()
 
 
 def bare_executemany_seconds(rows: int) -> float:

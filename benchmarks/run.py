@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 
-from benchmarks.common import ROOT, free_port, gunicorn, log, summary, wrk
+from benchmarks.common import ROOT, USER_AGENT, free_port, gunicorn, log, summary, wrk
 from benchmarks.generate import NOW, coach_user_id, generate
 
 BENCH_PASSWORD = "benchmark-password"
@@ -143,6 +143,7 @@ def session_cookie(base: str, email: str) -> str:
     import requests
 
     session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
     form = session.get(f"{base}/auth/login").text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
     response = session.post(
@@ -180,10 +181,14 @@ def throughput(database_url: str, paths: dict, rounds: int = THROUGHPUT_ROUNDS) 
             cookies[name] = session_cookie(base, email)
             # wrk counts redirects as successes: make sure the page itself answers.
             check = requests.get(
-                base + path, headers={"Cookie": cookies[name]}, allow_redirects=False
+                base + path,
+                headers={"Cookie": cookies[name], "User-Agent": USER_AGENT},
+                allow_redirects=False,
             )
             if check.status_code != 200:
                 raise RuntimeError(f"{path} answered {check.status_code} under gunicorn")
+            if "set-cookie" in check.headers:
+                raise RuntimeError(f"{path} rewrote the session cookie: the sign-in did not hold")
         for _ in range(rounds):
             floor = wrk(f"{floor_base}/floor/2")
             samples["floor"].append(floor)

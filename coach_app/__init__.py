@@ -35,6 +35,11 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to this app."""
     from coach_app import models  # noqa: F401  (models must be imported for metadata)
 
+    # A server connection can drop between requests, so it is pinged before use; a SQLite
+    # file's cannot, and the ping would be one more statement on every request.
+    engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    engine_options.setdefault("pool_pre_ping", not is_sqlite)
     db.init_app(app)
     migrate.init_app(
         app,
@@ -60,7 +65,7 @@ def register_extensions(app: Flask) -> None:
         # Re-checked on every request, so archiving a client ends their open sessions too.
         return user if user is not None and user.is_active else None
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    if is_sqlite:
         with app.app_context():
             _tune_sqlite(db.engine)
 

@@ -40,7 +40,6 @@ def from_environment(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", "followthrough"),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),

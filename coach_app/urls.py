@@ -4,6 +4,9 @@ from contextlib import nullcontext
 
 from flask import current_app, has_request_context, url_for
 
+# The characters Werkzeug leaves unescaped in the query strings url_for builds.
+QUERY_SAFE = "!$'()*,/:;?@"
+
 
 def absolute_url(endpoint: str, **values) -> str:
     """BASE_URL + the path of `endpoint` (works in jobs and CLI commands too)."""

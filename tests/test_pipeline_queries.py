@@ -123,7 +123,8 @@ def test_pipeline_query_count_does_not_grow_with_clients(app, world, query):
     large, page = _pipeline_queries(world, query)
     assert page.total >= 45 or query.overdue_only
     assert small == large, (small, large)
-    # page ids (with the count), page figures (with next due), notes near midnight, stages
+    # page ids (with the count), page figures (with next due), stages; notes completed near
+    # a local midnight add one more, only on pages that have some
     assert large <= 4
 
 
@@ -282,6 +283,28 @@ def test_notes_rate_counts_the_local_date_not_just_on_time(app, world):
     row = pipeline.pipeline(world.coach, pipeline.PipelineQuery(), per_page=50).rows[0]
     assert (row.notes_rate.numerator, row.notes_rate.denominator) == (0, 1)  # ...not same day
     assert row.compliance.numerator >= 1
+
+
+def test_notes_on_a_25_hour_local_day_are_decided_by_the_clients_zone(app, world):
+    """The night clocks go back, the local day lasts 25 hours: notes written 24 h 15 min
+    before the deadline are still on the interview's date, which only the zone can tell."""
+    from zoneinfo import ZoneInfo
+
+    tz = "America/New_York"
+    world.client_user.timezone = tz
+    start = datetime(2026, 11, 1, 0, 10, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    interview = interview_for(
+        world.profile, world.client_user, start_at=start, duration_minutes=30, now=start
+    )
+    notes = _task(interview, "notes")
+    done = start + timedelta(minutes=35)  # 00:45 local, the first of the two 01:00s to come
+    followup.complete_task(task=notes, actor=world.client_user, completed_at=done, now=done)
+    db.session.commit()
+    assert timedelta(hours=24) < notes.due_at - notes.completed_at < timedelta(hours=25)
+    later = datetime(2026, 11, 3, 12, tzinfo=UTC)
+    page = pipeline.pipeline(world.coach, pipeline.PipelineQuery(), per_page=50, now=later)
+    row = next(r for r in page.rows if r.client_id == world.profile.id)
+    assert (row.notes_rate.numerator, row.notes_rate.denominator) == (1, 1)
 
 
 # --- the SQL split of the same-day notes measure agrees with the playbook -------------------

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -22,7 +23,7 @@ from coach_app.playbook import RULES, Rule, zone
 from coach_app.services import checklist, followup, pipeline, roster
 from coach_app.services.accounts import invitation_link, invite_client
 from coach_app.services.outbox import dispatch_due_now
-from coach_app.urls import id_url_builder
+from coach_app.urls import QUERY_SAFE, id_url_builder
 
 
 def _now() -> datetime:
@@ -37,15 +38,26 @@ def _overdue_days() -> int:
     return max(1, int(current_app.config.get("EXCEPTIONS_OVERDUE_DAYS", 14)))
 
 
-def _url_with(endpoint: str, args: dict, **changes) -> str:
-    """This page's URL with some query arguments changed (None drops one)."""
-    merged = {k: v for k, v in args.items() if v not in (None, "")}
-    for key, value in changes.items():
-        if value in (None, "", False):
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return url_for(endpoint, **merged)
+def _url_maker(endpoint: str, args: dict):
+    """A function `**changes -> URL`: this page with some query arguments changed (None drops one).
+
+    One url_for per page: sort headers and pager links differ only in their query strings,
+    and a url_for per link cost more than the rest of the table's header and pager.
+    """
+    base = url_for(endpoint)
+    kept = {k: v for k, v in args.items() if v not in (None, "")}
+
+    def url_with(**changes) -> str:
+        merged = dict(kept)
+        for key, value in changes.items():
+            if value in (None, "", False):
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        # Encoded as Werkzeug's url_for encodes query arguments.
+        return f"{base}?{urlencode(merged, safe=QUERY_SAFE)}" if merged else base
+
+    return url_with
 
 
 @bp.get("/", endpoint="pipeline")
@@ -63,7 +75,7 @@ def pipeline_view():
         cohorts=pipeline.cohort_choices(current_user),
         coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
         requests_waiting=0 if is_admin else roster.pending_request_count(current_user),
-        url_with=lambda **changes: _url_with("coach.pipeline", args, **changes),
+        url_with=_url_maker("coach.pipeline", args),
         sorts=pipeline.SORTS,
         client_url=id_url_builder("coach.client_detail", "client_id"),
         task_url=id_url_builder("client.task", "task_id"),
@@ -103,7 +115,7 @@ def exceptions():
         pages=pages,
         coach_id=coach_id,
         coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
-        url_with=lambda **changes: _url_with("coach.exceptions", args.to_dict(), **changes),
+        url_with=_url_maker("coach.exceptions", args.to_dict()),
         OVERDUE=pipeline.OVERDUE,
         overdue_days=_overdue_days(),
     )
