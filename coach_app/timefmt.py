@@ -9,7 +9,6 @@ from markupsafe import Markup, escape
 
 from coach_app.playbook import Rate
 
-
 DEFAULT_FORMAT = "%a %d %b %Y, %H:%M %Z"
 # C-locale names, as strftime gives them: pages read the same whatever the server's locale.
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
