@@ -23,12 +23,12 @@ due_at, fall in the "check" band; callers fetch those few rows and decide them e
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, case, literal, null
+from sqlalchemy import Float, case, null
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from .clock import local_date, require_aware
-from .sql import status_case
+from .sql import sql_constant, status_case
 from .status import COUNTED
 
 NOTES_SAME_DAY = "same_day"
@@ -69,13 +69,13 @@ def notes_day_case(*, due_at, completed_at, waived_reason, now):
     )
     lead = epoch_seconds(due_at) - epoch_seconds(completed_at)  # seconds before the deadline
     return case(
-        (status.not_in([s.value for s in COUNTED]), null()),
-        (completed_at.is_(None), literal(NOTES_OTHER_DAY)),  # missed
-        (lead <= -_SUBSECOND.total_seconds(), literal(NOTES_OTHER_DAY)),
-        (lead < 0, literal(NOTES_CHECK)),
-        (lead < SHORTEST_DAY.total_seconds(), literal(NOTES_SAME_DAY)),
-        (lead > LONGEST_DAY.total_seconds(), literal(NOTES_OTHER_DAY)),
-        else_=literal(NOTES_CHECK),
+        (status.not_in([sql_constant(s.value) for s in COUNTED]), null()),
+        (completed_at.is_(None), sql_constant(NOTES_OTHER_DAY)),  # missed
+        (lead <= sql_constant(-_SUBSECOND.total_seconds()), sql_constant(NOTES_OTHER_DAY)),
+        (lead < sql_constant(0), sql_constant(NOTES_CHECK)),
+        (lead < sql_constant(SHORTEST_DAY.total_seconds()), sql_constant(NOTES_SAME_DAY)),
+        (lead > sql_constant(LONGEST_DAY.total_seconds()), sql_constant(NOTES_OTHER_DAY)),
+        else_=sql_constant(NOTES_CHECK),
     )
 
 

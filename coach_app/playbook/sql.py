@@ -7,11 +7,27 @@ into Python. It uses SQLAlchemy Core only: no session, no Flask.
 
 from datetime import datetime
 
-from sqlalchemy import case, literal
+from sqlalchemy import Float, Integer, String, case, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from .clock import require_aware
 from .status import Status
+
+
+def sql_constant(value: str | int | float) -> ColumnElement:
+    """A fixed playbook value (a status, a rule id, a count, a threshold) written into the SQL.
+
+    Bound parameters are sent again at every execution: a statement built once for the
+    pipeline carried some fifty of these constants. Only the playbook's own identifiers and
+    numbers come here, never user input, and identifiers are checked to be plain words.
+    """
+    if isinstance(value, str):
+        if not value.replace("_", "").isalnum():
+            raise ValueError(f"not a plain identifier: {value!r}")
+        return literal_column(f"'{value}'", String())
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"not a playbook constant: {value!r}")
+    return literal_column(repr(value), Integer() if isinstance(value, int) else Float())
 
 
 def status_case(*, due_at, completed_at, waived_reason, now: "datetime | ColumnElement"):
@@ -22,11 +38,14 @@ def status_case(*, due_at, completed_at, waived_reason, now: "datetime | ColumnE
     """
     moment = now if isinstance(now, ColumnElement) else require_aware(now, "current time")
     return case(
-        (waived_reason.is_not(None), literal(Status.WAIVED.value)),
-        (completed_at.is_not(None) & (completed_at <= due_at), literal(Status.ON_TIME.value)),
-        (completed_at.is_not(None), literal(Status.LATE.value)),
-        (due_at < moment, literal(Status.MISSED.value)),
-        else_=literal(Status.PENDING.value),
+        (waived_reason.is_not(None), sql_constant(Status.WAIVED.value)),
+        (
+            completed_at.is_not(None) & (completed_at <= due_at),
+            sql_constant(Status.ON_TIME.value),
+        ),
+        (completed_at.is_not(None), sql_constant(Status.LATE.value)),
+        (due_at < moment, sql_constant(Status.MISSED.value)),
+        else_=sql_constant(Status.PENDING.value),
     )
 
 
