@@ -66,10 +66,16 @@ def test_pipeline_shows_figures_and_links(app, world, as_user):
 
 
 def test_pipeline_escapes_names(app, world, as_user):
-    user, _profile = _client_of(world, world.coach, XSS, "xss@acme.example")
+    user, _profile = _client_of(world, world.coach, XSS, "xss<b>@acme.example")
     html = as_user(world.coach).get("/coach/?q=script").get_data(as_text=True)
     assert XSS not in html
     assert "&lt;script&gt;" in html
+    assert "xss&lt;b&gt;@acme.example" in html and "xss<b>" not in html
+    # The admin's pipeline shows each client's coach, escaped too.
+    world.coach.name = XSS
+    db.session.commit()
+    html = as_user(world.admin).get("/coach/?q=script").get_data(as_text=True)
+    assert XSS not in html and html.count("&lt;script&gt;") >= 2
 
 
 def test_pipeline_shows_dash_without_counted_tasks(app, world, as_user):

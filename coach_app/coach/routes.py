@@ -16,6 +16,7 @@ from coach_app.coach.forms import (
     InviteClientForm,
     MoveClientForm,
 )
+from coach_app.coach.pipeline_rows import pipeline_rows_html
 from coach_app.extensions import db
 from coach_app.forms import commit_or_report
 from coach_app.models import ClientProfile, Cohort, FollowUpTask, Role
@@ -68,17 +69,24 @@ def pipeline_view():
     page = pipeline.pipeline(current_user, query, per_page=_page_size(), now=_now())
     args = request.args.to_dict()
     is_admin = current_user.role == Role.ADMIN
+    coaches = pipeline.coach_choices(current_user.organization_id) if is_admin else []
+    rows_html = pipeline_rows_html(
+        page.rows,
+        viewer_tz=current_user.effective_timezone,
+        show_coach=bool(coaches),
+        client_url=id_url_builder("coach.client_detail", "client_id"),
+        task_url=id_url_builder("client.task", "task_id"),
+    )
     return render_template(
         "coach/pipeline.html",
         page=page,
+        rows_html=rows_html,
         query=query,
         cohorts=pipeline.cohort_choices(current_user),
-        coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
+        coaches=coaches,
         requests_waiting=0 if is_admin else roster.pending_request_count(current_user),
         url_with=_url_maker("coach.pipeline", args),
         sorts=pipeline.SORTS,
-        client_url=id_url_builder("coach.client_detail", "client_id"),
-        task_url=id_url_builder("client.task", "task_id"),
     )
 
 

@@ -278,11 +278,15 @@ def _roster_statements(shape: _Shape) -> SimpleNamespace:
         open_ = _open_aggregates(ids, now)
         sort_key["overdue"] = coalesce(open_.c.overdue, 0)
         sort_key["next_due"] = open_.c.next_due
+    # The count needs the filters only: never the aggregates a sort uses, and the users
+    # table only to search by name.
+    counted = ids
     if shape.overdue_only:
         order = order.join(open_, open_.c.client_id == ClientProfile.id)
         order = order.where(open_.c.overdue > 0)
-    # The count needs the filters only, never the aggregates a sort uses.
-    count = select(func.count()).select_from(order.subquery())
+        counted = counted.join(open_, open_.c.client_id == ClientProfile.id)
+        counted = counted.where(open_.c.overdue > 0)
+    count = select(func.count()).select_from(counted.subquery())
     if needs_open and not shape.overdue_only:
         order = order.outerjoin(open_, open_.c.client_id == ClientProfile.id)
     if shape.sort == "compliance":
