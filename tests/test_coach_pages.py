@@ -106,8 +106,15 @@ def test_pipeline_filters(app, world, as_user):
     db.session.add(cohort)
     db.session.flush()
     db.session.add(CohortMember(cohort_id=cohort.id, client_id=quiet.id))
+    # A cohort holding only another coach's client is no filter for this coach.
+    theirs = Cohort(organization_id=world.org.id, organizer_id=world.organizer.id, name="Autumn")
+    db.session.add(theirs)
+    db.session.flush()
+    db.session.add(CohortMember(cohort_id=theirs.id, client_id=world.profile2.id))
     db.session.commit()
     browser = as_user(world.coach)
+    assert "Autumn" not in browser.get("/coach/").get_data(as_text=True)
+    assert "Autumn" in as_user(world.coach2).get("/coach/").get_data(as_text=True)
 
     overdue = browser.get("/coach/?overdue=1").get_data(as_text=True)
     assert "Cleo" in overdue and "Quinn Quiet" not in overdue

@@ -42,8 +42,8 @@ def _overdue_days() -> int:
 def _url_maker(endpoint: str, args: dict):
     """A function `**changes -> URL`: this page with some query arguments changed (None drops one).
 
-    One url_for per page: sort headers and pager links differ only in their query strings,
-    and a url_for per link cost more than the rest of the table's header and pager.
+    One url_for per page rather than one per link: the sort headers and pager links differ
+    only in their query strings.
     """
     base = url_for(endpoint)
     kept = {k: v for k, v in args.items() if v not in (None, "")}

@@ -125,9 +125,16 @@ class PipelineRow:
     next_due: NextDue | None = None
     stages: list[tuple[str, int]] = field(default_factory=list)
     decided: list[tuple[str, int]] = field(default_factory=list)
-    # As shown: 'R1: 2, R2: 1' and '1 offer, 2 no response' (empty when there are none).
-    stages_text: str = ""
-    decided_text: str = ""
+
+    @property
+    def stages_text(self) -> str:
+        """'R1: 2, R2: 1' (empty when nothing is open)."""
+        return ", ".join(f"{label}: {count}" for label, count in self.stages)
+
+    @property
+    def decided_text(self) -> str:
+        """'1 offer, 2 no response' (empty when nothing is decided)."""
+        return ", ".join(f"{count} {outcome.replace('_', ' ')}" for outcome, count in self.decided)
 
 
 @dataclass
@@ -506,10 +513,6 @@ def _add_stages(by_id: dict[int, PipelineRow], counts) -> None:
             for n, count in sorted(stages[client_id].items())
         ]
         row.decided = sorted(decided[client_id].items())
-        row.stages_text = ", ".join(f"{label}: {count}" for label, count in row.stages)
-        row.decided_text = ", ".join(
-            f"{count} {outcome.replace('_', ' ')}" for outcome, count in row.decided
-        )
 
 
 def cohort_choices(user) -> list[tuple[int, str]]:
@@ -521,14 +524,17 @@ def cohort_choices(user) -> list[tuple[int, str]]:
 @cache
 def _cohort_choices_statement(role: str):
     user = bound_scope_user(role)
-    members = (
-        select(CohortMember.cohort_id)
+    # Driven by the organisation's cohorts (a few), each probed for one member in scope: an
+    # IN list over the members of every client in scope read the whole roster each time.
+    has_member_in_scope = (
+        select(CohortMember.client_id)
         .join(ClientProfile, ClientProfile.id == CohortMember.client_id)
-        .where(client_scope(user))
+        .where(CohortMember.cohort_id == Cohort.id, client_scope(user))
+        .exists()
     )
     return (
         select(Cohort.id, Cohort.name)
-        .where(Cohort.organization_id == user.organization_id, Cohort.id.in_(members))
+        .where(Cohort.organization_id == user.organization_id, has_member_in_scope)
         .order_by(Cohort.name)
     )
 
