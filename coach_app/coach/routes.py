@@ -32,7 +32,7 @@ def _now() -> datetime:
 
 
 def _page_size() -> int:
-    return max(1, int(current_app.config.get("PAGE_SIZE", 50)))
+    return max(1, int(current_app.config.get("PAGE_SIZE", 25)))
 
 
 def _overdue_days() -> int:
@@ -66,7 +66,8 @@ def _url_maker(endpoint: str, args: dict):
 def pipeline_view():
     """The coach's clients at a glance: stages, compliance, overdue, next due, activity."""
     query = pipeline.PipelineQuery.from_args(request.args)
-    page = pipeline.pipeline(current_user, query, per_page=_page_size(), now=_now())
+    per_page = query.per_page or _page_size()
+    page = pipeline.pipeline(current_user, query, per_page=per_page, now=_now())
     args = request.args.to_dict()
     is_admin = current_user.role == Role.ADMIN
     coaches = pipeline.coach_choices(current_user.organization_id) if is_admin else []
@@ -87,6 +88,7 @@ def pipeline_view():
         requests_waiting=0 if is_admin else roster.pending_request_count(current_user),
         url_with=_url_maker("coach.pipeline", args),
         sorts=pipeline.SORTS,
+        page_sizes=sorted({_page_size(), *pipeline.PAGE_SIZES}),
     )
 
 

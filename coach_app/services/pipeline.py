@@ -41,6 +41,8 @@ from coach_app.playbook.sql import sql_constant, task_status_case
 COMPLIANCE_WINDOW = timedelta(days=30)
 SORTS = ("name", "compliance", "overdue", "next_due", "last_activity")
 ARCHIVE_FILTERS = ("active", "archived", "all")
+# Rows a coach may choose per page; the default is PAGE_SIZE (25).
+PAGE_SIZES = (25, 50, 100)
 EXCEPTION_ROWS_PER_GROUP = 10
 # How far back the exceptions queue looks for overdue work (EXCEPTIONS_OVERDUE_DAYS).
 EXCEPTIONS_OVERDUE_DAYS = 14
@@ -72,12 +74,14 @@ class PipelineQuery:
     overdue_only: bool = False
     archived: str = "active"
     page: int = 1
+    per_page: int | None = None  # one of PAGE_SIZES, or the configured default
 
     @classmethod
     def from_args(cls, args) -> "PipelineQuery":
         """Build from request.args, ignoring anything malformed (a filter never errors)."""
         sort = args.get("sort", "name")
         archived = args.get("archived", "active")
+        per_page = _int_or_none(args.get("per_page"))
         return cls(
             sort=sort if sort in SORTS else "name",
             descending=args.get("dir") == "desc",
@@ -87,6 +91,7 @@ class PipelineQuery:
             overdue_only=args.get("overdue") in ("1", "on", "true", "y"),
             archived=archived if archived in ARCHIVE_FILTERS else "active",
             page=max(1, _int_or_none(args.get("page")) or 1),
+            per_page=per_page if per_page in PAGE_SIZES else None,
         )
 
 
