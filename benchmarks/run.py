@@ -423,7 +423,8 @@ def run_scale(engine_name: str, clients: int, pg_url: str | None, with_load: boo
             text("SELECT email FROM users WHERE id = :id"), {"id": client_id}
         ).scalar()
     pages = {
-        "pipeline": ("/coach/", coach_email),
+        "pipeline": ("/coach/", coach_email),  # the default page: 25 clients
+        "pipeline-50": ("/coach/?per_page=50", coach_email),
         "exceptions": ("/coach/exceptions", coach_email),
         "checklist": (f"/me/interviews/{interview}", client_email),
     }
