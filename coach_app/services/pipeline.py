@@ -54,6 +54,7 @@ _COUNTED = [Status.ON_TIME.value, Status.LATE.value, Status.MISSED.value]
 
 
 def _open(task=FollowUpTask):
+    # `task` is the mapped class or a table alias's `.c`: both name the same columns.
     return task.completed_at.is_(None) & task.waived_reason.is_(None)
 
 
@@ -396,7 +397,7 @@ def _page_statements() -> SimpleNamespace:
     # open task not yet due (its id, then the task itself by primary key). Fifty index
     # probes cost less than grouping every open task of the page and joining the groups.
     open_task = FollowUpTask.__table__.alias("open_task")
-    is_open = open_task.c.completed_at.is_(None) & open_task.c.waived_reason.is_(None)
+    is_open = _open(open_task.c)
     overdue = (
         select(func.count())
         .where(open_task.c.client_id == ClientProfile.id, is_open, open_task.c.due_at < now)
