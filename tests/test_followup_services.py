@@ -269,3 +269,63 @@ def test_client_cannot_waive_a_missed_task_but_coach_can(world):
         waive_task(task=notes, actor=world.client_user, reason="forgot")
     waive_task(task=notes, actor=world.coach, reason="Interview was cancelled on the day")
     assert notes.waived_reason.startswith("Interview was cancelled")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "still_open"),
+    [
+        (
+            "offer",
+            {"notes", "contacts", "next_step", "thank_you_email", "thank_you_note", "info_gift"},
+        ),
+        ("rejected", {"notes", "contacts", "next_step", "rejection_thanks"}),
+        ("withdrawn", {"notes", "contacts"}),
+        (
+            "no_response",
+            {
+                "notes",
+                "contacts",
+                "next_step",
+                "thank_you_email",
+                "thank_you_note",
+                "info_gift",
+                "second_interview",
+                "check_in",
+            },
+        ),
+    ],
+)
+def test_a_decision_closes_the_pending_tasks_it_made_moot(world, outcome, still_open):
+    # Still under way: every task of the round is pending whatever the local hour.
+    started = datetime.now(UTC) - timedelta(minutes=30)
+    interview = interview_for(world.profile, world.client_user, start_at=started)
+    record_outcome(opportunity=interview.opportunity, outcome=outcome, actor=world.client_user)
+    db.session.commit()
+    pending = set(
+        db.session.scalars(
+            select(FollowUpTask.rule).where(
+                FollowUpTask.opportunity_id == interview.opportunity_id,
+                FollowUpTask.waived_reason.is_(None),
+                FollowUpTask.completed_at.is_(None),
+            )
+        )
+    )
+    assert pending == still_open
+    waived = db.session.scalars(
+        select(FollowUpTask).where(
+            FollowUpTask.opportunity_id == interview.opportunity_id,
+            FollowUpTask.waived_reason.is_not(None),
+        )
+    ).all()
+    assert all(task.waived_reason == "decision recorded" for task in waived)
+
+
+def test_a_decision_leaves_a_missed_thank_you_missed(world):
+    interview = interview_for(
+        world.profile, world.client_user, start_at=datetime.now(UTC) - timedelta(days=3)
+    )
+    record_outcome(opportunity=interview.opportunity, outcome="rejected", actor=world.client_user)
+    db.session.commit()
+    tasks = tasks_of(interview.id)
+    assert tasks["thank_you_email"].waived_reason is None  # due two days ago: a miss stays
+    assert tasks["check_in"].waived_reason == "decision recorded"  # still pending: moot

@@ -28,6 +28,7 @@ from .lifecycle import (
     AUTO_WAIVABLE_RULES,
     DECIDED,
     DECISION_REASON,
+    DECISION_WAIVES,
     DECISIONS,
     NO_RESPONSE_AFTER,
     SUPERSEDED_REASON,
@@ -36,6 +37,7 @@ from .lifecycle import (
     is_decision,
     is_no_response_due,
     no_response_cutoff,
+    rules_waived_by,
 )
 from .rules import RULES, Rule, RuleSpec, rules_markdown_table
 from .schedule import (
@@ -64,6 +66,7 @@ __all__ = [
     "DECIDED",
     "DECISIONS",
     "DECISION_REASON",
+    "DECISION_WAIVES",
     "DEFAULT_DURATION_MINUTES",
     "MAX_REASON_LENGTH",
     "MIN_GROUP_SIZE",
@@ -93,6 +96,7 @@ __all__ = [
     "is_no_response_due",
     "local_date",
     "no_response_cutoff",
+    "rules_waived_by",
     "offer_rate",
     "on_time_rate",
     "rules_markdown_table",

@@ -1,4 +1,4 @@
-"""Opportunity outcomes and what life-cycle events do to open check-in and call-back tasks."""
+"""Opportunity outcomes and which pending tasks a later round or a decision makes moot."""
 
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,7 +26,25 @@ DECIDED = frozenset({Outcome.OFFER, Outcome.REJECTED, Outcome.NO_RESPONSE})
 NO_RESPONSE_AFTER = timedelta(days=30)
 SUPERSEDED_REASON = "superseded by a later round"
 DECISION_REASON = "decision recorded"
+# A later round makes the earlier round's wait for a decision moot.
 AUTO_WAIVABLE_RULES = frozenset({Rule.CHECK_IN, Rule.CALLBACK})
+# The life-cycle table of PLAYBOOK.md: what each decision waives while still pending. A
+# rejection also ends the ordinary thanks, since the rejection thanks takes their place; a
+# withdrawal keeps only the client's own records and the referrals they were given.
+DECISION_WAIVES: dict[Outcome, frozenset[Rule]] = {
+    Outcome.OFFER: frozenset({Rule.CHECK_IN, Rule.CALLBACK, Rule.SECOND_INTERVIEW}),
+    Outcome.REJECTED: frozenset(
+        {
+            Rule.CHECK_IN,
+            Rule.CALLBACK,
+            Rule.SECOND_INTERVIEW,
+            Rule.THANK_YOU_EMAIL,
+            Rule.THANK_YOU_NOTE,
+            Rule.INFO_GIFT,
+        }
+    ),
+    Outcome.WITHDRAWN: frozenset(Rule) - {Rule.NOTES, Rule.CONTACTS, Rule.REFERRAL},
+}
 
 
 def as_outcome(value: Outcome | str) -> Outcome:
@@ -46,8 +64,13 @@ def as_rule(value: Rule | str) -> Rule:
 
 
 def is_decision(outcome: Outcome | str) -> bool:
-    """True when recording this outcome waives pending check-ins and call-backs."""
+    """True when this outcome ends the wait (offer, rejected, withdrawn): it waives moot tasks."""
     return as_outcome(outcome) in DECISIONS
+
+
+def rules_waived_by(outcome: Outcome | str) -> frozenset[Rule]:
+    """The rules whose pending tasks recording this outcome waives (none for open, no_response)."""
+    return DECISION_WAIVES.get(as_outcome(outcome), frozenset())
 
 
 def auto_waivable(
@@ -57,9 +80,15 @@ def auto_waivable(
     completed_at: datetime | None,
     waived: bool,
     now: datetime,
+    outcome: Outcome | str | None = None,
 ) -> bool:
-    """True when a later round or a decision at now should waive this task (pending only)."""
-    if as_rule(rule) not in AUTO_WAIVABLE_RULES:
+    """True when an event at now should waive this task (pending only).
+
+    With `outcome`, the event is that decision (PLAYBOOK.md's life-cycle table); without it,
+    a later interview round, which waives the waiting check-ins and call-backs.
+    """
+    waives = AUTO_WAIVABLE_RULES if outcome is None else rules_waived_by(outcome)
+    if as_rule(rule) not in waives:
         return False
     # A miss stays a miss and completed work stays done: only pending tasks are waived.
     status = task_status(due_at=due_at, completed_at=completed_at, waived=waived, now=now)

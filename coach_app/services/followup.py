@@ -162,7 +162,7 @@ def log_interview(
     opportunity.rounds = interview.round_number  # the pipeline's stages read it
     db.session.flush()
     if is_latest:
-        _waive_open_waiting_tasks(opportunity, playbook.SUPERSEDED_REASON, actor, now)
+        _waive_moot_tasks(opportunity, playbook.SUPERSEDED_REASON, actor, now)
     for contact in data.contacts:
         db.session.add(InterviewContact(interview_id=interview.id, **contact.__dict__))
     referral_rows = []
@@ -214,13 +214,22 @@ def _field_for(message: str) -> str | None:
     return None
 
 
-def _waive_open_waiting_tasks(opportunity: Opportunity, reason: str, actor, now) -> int:
-    """Waive pending check-in / call-back tasks of the opportunity (misses stay misses)."""
+def _waive_moot_tasks(
+    opportunity: Opportunity, reason: str, actor, now, outcome: Outcome | None = None
+) -> int:
+    """Waive the opportunity's pending tasks that a later round or a decision made moot.
+
+    Without `outcome` the event is a later round (check-ins and call-backs); with it, the
+    decision's row of the playbook's life-cycle table. Misses stay misses.
+    """
+    rules = playbook.AUTO_WAIVABLE_RULES if outcome is None else playbook.rules_waived_by(outcome)
+    if not rules:
+        return 0
     waived = 0
     candidates = db.session.scalars(
         select(FollowUpTask).where(
             FollowUpTask.opportunity_id == opportunity.id,
-            FollowUpTask.rule.in_([r.value for r in playbook.AUTO_WAIVABLE_RULES]),
+            FollowUpTask.rule.in_([r.value for r in rules]),
             FollowUpTask.completed_at.is_(None),
             FollowUpTask.waived_reason.is_(None),
         )
@@ -232,6 +241,7 @@ def _waive_open_waiting_tasks(opportunity: Opportunity, reason: str, actor, now)
             completed_at=task.completed_at,
             waived=False,
             now=now,
+            outcome=outcome,
         ):
             task.waived_reason, task.waived_at = reason, now
             task.waived_by_id = actor.id if actor else None
@@ -390,7 +400,7 @@ def unwaive_task(*, task: FollowUpTask, actor: User, now=None) -> None:
 def record_outcome(
     *, opportunity: Opportunity, outcome: str, actor: User | None, now: datetime | None = None
 ) -> FollowUpTask | None:
-    """Set the opportunity's outcome; decisions waive waiting tasks, a rejection adds thanks."""
+    """Set the outcome; a decision waives the tasks it made moot, a rejection adds thanks."""
     now = _now(now)
     try:
         new = playbook.lifecycle.as_outcome(outcome)
@@ -409,7 +419,7 @@ def record_outcome(
     opportunity.decided_at = None if new is Outcome.OPEN else now
     thanks = None
     if new in playbook.DECISIONS:
-        _waive_open_waiting_tasks(opportunity, playbook.DECISION_REASON, actor, now)
+        _waive_moot_tasks(opportunity, playbook.DECISION_REASON, actor, now, outcome=new)
     if new is Outcome.REJECTED:
         key = f"opportunity:{opportunity.id}:rejection_thanks"
         thanks = db.session.scalar(select(FollowUpTask).where(FollowUpTask.key == key))

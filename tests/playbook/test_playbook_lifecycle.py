@@ -113,3 +113,36 @@ class TestNoResponse:
             self.due(outcome="ghosted")
         with pytest.raises(ValueError):
             no_response_cutoff(datetime(2024, 6, 1))
+
+
+@pytest.mark.parametrize(
+    ("outcome", "waived"),
+    [
+        ("offer", {"check_in", "callback", "second_interview"}),
+        (
+            "rejected",
+            {
+                "check_in",
+                "callback",
+                "second_interview",
+                "thank_you_email",
+                "thank_you_note",
+                "info_gift",
+            },
+        ),
+        ("withdrawn", {r.value for r in Rule} - {"notes", "contacts", "referral"}),
+        ("no_response", set()),
+        ("open", set()),
+    ],
+)
+def test_a_decision_waives_exactly_the_tasks_it_made_moot(outcome, waived):
+    """PLAYBOOK.md's life-cycle table, rule by rule, for pending tasks."""
+    for rule in Rule:
+        got = auto_waivable(
+            rule=rule, due_at=LATER, completed_at=None, waived=False, now=NOW, outcome=outcome
+        )
+        assert got is (rule.value in waived), (outcome, rule)
+        # A miss stays a miss, whatever the decision.
+        assert not auto_waivable(
+            rule=rule, due_at=EARLIER, completed_at=None, waived=False, now=NOW, outcome=outcome
+        )
