@@ -237,6 +237,10 @@ def build_demo(seed: int = 7, clients: int = 60, now: datetime | None = None) ->
     for profile, user, diligence in profiles:
         for _ in range(rng.randint(2, 4)):
             _demo_opportunity(rng, now, profile, user, diligence, counts)
+        # Most clients interviewed this past week, so the to-do lists, the pipeline and the
+        # exceptions queue show work due today and coming up rather than only history.
+        if rng.random() < 0.75:
+            _demo_opportunity(rng, now, profile, user, diligence, counts, recent=True)
     # Reminders for moments already past would all fire at the first sweep: drop them.
     db.session.execute(
         delete(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.due_at < now)
@@ -262,7 +266,8 @@ RULE_HABIT = {  # relative likelihood of doing each step (thank-you notes are th
 }
 
 
-def _demo_opportunity(rng, now, profile, user, diligence, counts):
+def _demo_opportunity(rng, now, profile, user, diligence, counts, recent=False):
+    """One opportunity with its rounds and maybe an outcome; `recent`: one round this week."""
     company, industry = rng.choice(COMPANIES)
     opportunity = open_opportunity(
         client=profile, company=company, role=rng.choice(ROLES), industry=industry, actor=user
@@ -271,8 +276,13 @@ def _demo_opportunity(rng, now, profile, user, diligence, counts):
     day = (now - timedelta(days=rng.randint(2, 180))).date()
     rounds = rng.choices([1, 2, 3], weights=[5, 3, 1])[0]
     tz = user.timezone
+    if recent:
+        ended_ago = timedelta(minutes=30 * rng.randint(8, 12 * 24))  # 4 hours to 6 days
+        day, rounds = (now - ended_ago).astimezone(ZoneInfo(tz)).date(), 1
     for _round in range(rounds):
         start = _local(day, rng.choice([9, 10, 11, 13, 14, 15, 16]), rng.choice([0, 30]), tz)
+        if recent:
+            start = now - ended_ago - timedelta(hours=1)
         if start > now - timedelta(hours=3):
             break
         contacts = [
@@ -309,7 +319,7 @@ def _demo_opportunity(rng, now, profile, user, diligence, counts):
         if day >= now.date():
             break
     decided_at = datetime.combine(day, time(17, 0), tzinfo=UTC)
-    if decided_at < now - timedelta(days=1) and rng.random() < 0.85:
+    if not recent and decided_at < now - timedelta(days=1) and rng.random() < 0.85:
         # Modest association: diligence nudges the odds, luck does most of the work.
         offer_p = 0.18 + 0.17 * diligence
         outcome = rng.choices(

@@ -207,25 +207,47 @@ def test_html_in_user_text_is_escaped(world, me):
 # ------------------------------------------------------------------ home
 
 
-def test_home_lists_due_items_overdue_first_and_opportunities(world, me):
+def test_home_lists_today_first_then_overdue_and_opportunities(world, me):
+    here = zone_where_it_is(14)  # mid-afternoon: the new notes are due today
+    world.client_user.timezone = here
+    db.session.commit()
     old = interview_for(
         world.profile,
         world.client_user,
         company="Old Co",
         start_at=datetime.now(UTC) - timedelta(days=4),
     )
-    interview_for(world.profile, world.client_user, company="New Co")
+    interview_for(
+        world.profile,
+        world.client_user,
+        company="New Co",
+        start_at=datetime.now(UTC) - timedelta(hours=2),
+    )
     html = me.get("/me/").get_data(as_text=True)
     assert "Log an interview" in html and "Old Co" in html and "New Co" in html
-    assert "overdue items" in html and "task-overdue" in html
-    # Sorted by deadline: Old Co's overdue notes come before New Co's.
-    assert html.index("Old Co") < html.index("New Co")
+    today, overdue = html.index('data-testid="todo-today"'), html.index("todo-overdue")
+    # Today's work comes first; Old Co's misses that can still help follow it.
+    assert today < html.index("New Co") < overdue < html.index("Old Co", overdue)
+    assert "task-overdue" in html[overdue:]
     assert f"/me/interviews/{old.id}" in html
+
+
+def test_a_months_old_miss_leaves_the_list_for_the_missed_history(world, me):
+    interview_for(
+        world.profile,
+        world.client_user,
+        company="Long Ago Inc",
+        start_at=datetime.now(UTC) - timedelta(days=90),
+    )
+    html = me.get("/me/").get_data(as_text=True)
+    history = html.index('data-testid="todo-missed"')
+    assert "todo-overdue" not in html and "todo-today" not in html
+    assert "Missed (" in html and html.index("Long Ago Inc") > history
 
 
 def test_home_without_anything_logged(world, me):
     html = me.get("/me/").get_data(as_text=True)
-    assert "Nothing due" in html and "No interviews logged yet" in html
+    assert "Nothing to do right now" in html and "No interviews logged yet" in html
 
 
 def _queries_for(test_client, url) -> int:

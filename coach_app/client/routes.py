@@ -24,7 +24,7 @@ from coach_app.extensions import db
 from coach_app.forms import commit_or_report
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity, Role
 from coach_app.playbook import RULES, Outcome, Rule, zone
-from coach_app.services import checklist, followup
+from coach_app.services import checklist, followup, todo
 
 STAFF_OR_CLIENT = (Role.CLIENT, Role.COACH, Role.ADMIN)
 
@@ -40,13 +40,13 @@ def _my_profile() -> ClientProfile | None:
 @bp.get("/")
 @roles_required(Role.CLIENT)
 def home():
-    """What is due next across the client's opportunities."""
+    """The client's to-do list: due today, coming up, overdue still worth doing; then history."""
     profile = _my_profile()
     now = _now()
     return render_template(
         "client/home.html",
         profile=profile,
-        due=checklist.due_next(profile, current_user, now),
+        todo=todo.todo_list(profile, current_user, now),
         opportunities=checklist.client_opportunities(profile, current_user),
         outcome_labels=checklist.OUTCOME_LABELS,
     )

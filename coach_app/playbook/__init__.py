@@ -59,10 +59,15 @@ from .status import (
     can_waive,
     task_status,
 )
+from .triage import LONGEST_HORIZON, STILL_WORTH_DOING, Bucket, triage_bucket
 from .warnings import contact_spacing_warnings, skills_pitch_warnings, tangible_gift_warnings
 
 __all__ = [
     "AUTO_WAIVABLE_RULES",
+    "Bucket",
+    "LONGEST_HORIZON",
+    "STILL_WORTH_DOING",
+    "triage_bucket",
     "DECIDED",
     "DECISIONS",
     "DECISION_REASON",

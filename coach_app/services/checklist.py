@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from itertools import groupby
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 from coach_app import playbook
 from coach_app.access import scoped
@@ -289,25 +289,6 @@ def task_row(task: FollowUpTask, now: datetime) -> TaskRow:
     )
     window_open = task.window_opens_at is None or task.window_opens_at <= now
     return TaskRow(task, playbook.RULES[Rule(task.rule)], status.value, window_open)
-
-
-def due_next(client: ClientProfile | None, actor: User, now: datetime, limit: int = 100):
-    """The client's open tasks, soonest deadline first, with their opportunities (one query)."""
-    if client is None:
-        return []
-    tasks = db.session.scalars(
-        scoped(FollowUpTask, actor)
-        .join(FollowUpTask.opportunity)
-        .options(contains_eager(FollowUpTask.opportunity), joinedload(FollowUpTask.referral))
-        .where(
-            FollowUpTask.client_id == client.id,
-            FollowUpTask.completed_at.is_(None),
-            FollowUpTask.waived_reason.is_(None),
-        )
-        .order_by(FollowUpTask.due_at, FollowUpTask.id)
-        .limit(limit)
-    ).all()
-    return [task_row(task, now) for task in tasks]
 
 
 @dataclass
