@@ -62,7 +62,6 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "25")),
-        "EXCEPTIONS_OVERDUE_DAYS": int(os.environ.get("EXCEPTIONS_OVERDUE_DAYS", "14")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": _bool("LOG_JSON", True),
     }

@@ -215,33 +215,36 @@ def test_exceptions_queue_due_today_in_the_clients_day(app, world):
         "Contacts due today: 2 clients",
         "Next step due today: 2 clients",
     ]
-    # Half a day later New York's day-0 tasks are overdue, Tokyo's are still due today.
-    later = pipeline.exceptions(world.coach, now=now + timedelta(hours=17))
-    assert [g.heading for g in later][:3] == [
+    # Half a day later New York's day-0 tasks are overdue, Tokyo's are still due today:
+    # today's work comes first.
+    later = [g.heading for g in pipeline.exceptions(world.coach, now=now + timedelta(hours=17))]
+    assert later[0] == "Interview notes due today: 1 client"
+    overdue = [h for h in later if "overdue" in h]
+    assert overdue[:3] == [
         "Interview notes overdue: 1 client",
         "Contacts overdue: 1 client",
         "Next step overdue: 1 client",
     ]
-    assert "Interview notes due today: 1 client" in [g.heading for g in later]
+    assert later.index(overdue[0]) > later.index("Interview notes due today: 1 client")
 
 
-def test_exceptions_queue_shows_recent_misses_only(app, world, as_user):
-    """Misses older than EXCEPTIONS_OVERDUE_DAYS leave the queue but stay in the pipeline."""
+def test_exceptions_queue_shows_misses_while_they_are_worth_doing(app, world, as_user):
+    """A miss past its rule's horizon leaves the queue but stays in the pipeline."""
     from coach_app.services import pipeline
 
     interview_for(world.profile, world.client_user, start_at=_days_ago(20))
     _user, recent = _client_of(world, world.coach, "Rita Recent", "rita@acme.example")
     interview_for(recent, world.coach, start_at=_days_ago(3))
     headings = [g.heading for g in pipeline.exceptions(world.coach)]
+    # Rita's thank-you email is two days late: still worth sending. The 20-day-old one is not.
     assert "Thank-you email overdue: 1 client" in headings
-    wider = [g.heading for g in pipeline.exceptions(world.coach, overdue_days=30)]
-    assert "Thank-you email overdue: 2 clients" in wider
+    # A check-in stays worth doing for 20 days past its deadline (day 10 of the old interview).
+    assert "Check-in overdue: 1 client" in headings
     # The old miss still shows as overdue work in the pipeline.
     html = as_user(world.coach).get("/coach/?sort=name").get_data(as_text=True)
     assert html.count('data-testid="overdue"><span class="badge') == 2
-    app.config["EXCEPTIONS_OVERDUE_DAYS"] = 30
     page = as_user(world.coach).get("/coach/exceptions").get_data(as_text=True)
-    assert "Thank-you email overdue: 2 clients" in page and "last 30 days" in page
+    assert "Thank-you email overdue: 1 client" in page and "still worth doing" in page
 
 
 def test_exceptions_queue_focus_and_paging(app, world, as_user):
@@ -250,12 +253,10 @@ def test_exceptions_queue_focus_and_paging(app, world, as_user):
         interview_for(profile, world.coach, start_at=_days_ago(3 + i))
     app.config["PAGE_SIZE"] = 2
     browser = as_user(world.coach)
-    page1 = browser.get("/coach/exceptions?rule=thank_you_email&kind=overdue").get_data(
-        as_text=True
-    )
-    assert "Thank-you email overdue: 3 clients" in page1
+    page1 = browser.get("/coach/exceptions?rule=thank_you_note&kind=overdue").get_data(as_text=True)
+    assert "Thank-you note overdue: 3 clients" in page1
     assert page1.count("/me/tasks/") == 2
-    page2 = browser.get("/coach/exceptions?rule=thank_you_email&kind=overdue&page=2")
+    page2 = browser.get("/coach/exceptions?rule=thank_you_note&kind=overdue&page=2")
     assert page2.get_data(as_text=True).count("/me/tasks/") == 1
     for query in ("rule=nope&kind=overdue", "kind=x", "page=zz", "coach=abc"):
         assert browser.get(f"/coach/exceptions?{query}").status_code == 200

@@ -35,10 +35,6 @@ def _page_size() -> int:
     return max(1, int(current_app.config.get("PAGE_SIZE", 25)))
 
 
-def _overdue_days() -> int:
-    return max(1, int(current_app.config.get("EXCEPTIONS_OVERDUE_DAYS", 14)))
-
-
 def _url_maker(endpoint: str, args: dict):
     """A function `**changes -> URL`: this page with some query arguments changed (None drops one).
 
@@ -95,7 +91,7 @@ def pipeline_view():
 @bp.get("/exceptions")
 @roles_required(Role.COACH, Role.ADMIN)
 def exceptions():
-    """Everything overdue or due today across the coach's clients, grouped by rule."""
+    """What is due today, then what is overdue but still worth doing, across the clients."""
     args = request.args
     rule = args.get("rule") if args.get("rule") in {r.value for r in Rule} else None
     kind = args.get("kind") if args.get("kind") in (pipeline.OVERDUE, pipeline.DUE_TODAY) else None
@@ -110,7 +106,6 @@ def exceptions():
         kind=kind if focused else None,
         limit=size,
         offset=(page_number - 1) * size,
-        overdue_days=_overdue_days(),
         now=_now(),
     )
     pages = 1
@@ -127,7 +122,6 @@ def exceptions():
         coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
         url_with=_url_maker("coach.exceptions", args.to_dict()),
         OVERDUE=pipeline.OVERDUE,
-        overdue_days=_overdue_days(),
     )
 
 

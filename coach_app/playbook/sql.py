@@ -7,11 +7,12 @@ into Python. It uses SQLAlchemy Core only: no session, no Flask.
 
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, String, case, literal_column
+from sqlalchemy import Float, Integer, String, and_, case, literal_column, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from .clock import require_aware
 from .status import Status
+from .triage import STILL_WORTH_DOING
 
 
 def sql_constant(value: str | int | float) -> ColumnElement:
@@ -56,4 +57,18 @@ def task_status_case(task_model, now: "datetime | ColumnElement"):
         completed_at=task_model.completed_at,
         waived_reason=task_model.waived_reason,
         now=now,
+    )
+
+
+def past_worth_doing(*, rule, due_at, now: datetime) -> ColumnElement:
+    """True for a deadline further back than its rule's horizon (`triage.STILL_WORTH_DOING`).
+
+    Open tasks matching it have left every to-do list for the "Missed" history.
+    """
+    moment = require_aware(now, "current time")
+    return or_(
+        *(
+            and_(rule == sql_constant(rule_id.value), due_at < moment - horizon)
+            for rule_id, horizon in STILL_WORTH_DOING.items()
+        )
     )

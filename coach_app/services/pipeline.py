@@ -28,7 +28,7 @@ from coach_app.models import (
     Role,
     User,
 )
-from coach_app.playbook import RULES, PlaybookError, Rate, Rule, Status
+from coach_app.playbook import LONGEST_HORIZON, RULES, PlaybookError, Rate, Rule, Status
 from coach_app.playbook.clock import end_of_local_day, local_date
 from coach_app.playbook.measures_sql import (
     NOTES_CHECK,
@@ -36,7 +36,7 @@ from coach_app.playbook.measures_sql import (
     notes_completed_same_day,
     task_notes_day_case,
 )
-from coach_app.playbook.sql import sql_constant, task_status_case
+from coach_app.playbook.sql import past_worth_doing, sql_constant, task_status_case
 
 COMPLIANCE_WINDOW = timedelta(days=30)
 SORTS = ("name", "compliance", "overdue", "next_due", "last_activity")
@@ -44,8 +44,6 @@ ARCHIVE_FILTERS = ("active", "archived", "all")
 # Rows a coach may choose per page; the default is PAGE_SIZE (25).
 PAGE_SIZES = (25, 50, 100)
 EXCEPTION_ROWS_PER_GROUP = 10
-# How far back the exceptions queue looks for overdue work (EXCEPTIONS_OVERDUE_DAYS).
-EXCEPTIONS_OVERDUE_DAYS = 14
 OVERDUE, DUE_TODAY = "overdue", "due_today"
 KINDS = (OVERDUE, DUE_TODAY)
 LIKE_ESCAPE = "/"
@@ -605,10 +603,9 @@ def exceptions(
     kind: str | None = None,
     limit: int = EXCEPTION_ROWS_PER_GROUP,
     offset: int = 0,
-    overdue_days: int = EXCEPTIONS_OVERDUE_DAYS,
     now: datetime | None = None,
 ) -> list[ExceptionGroup]:
-    """Open tasks overdue or due today (in each client's local day), grouped by rule and kind.
+    """Open tasks due today (each client's local day) or overdue but still worth doing, by rule.
 
     Three queries whatever the roster: the clients' distinct zones, the group counts, and
     the first `limit` rows of each group (or one group's rows from `offset`, to page through).
@@ -645,11 +642,12 @@ def exceptions(
             .where(_open(), *conditions)
         )
         if which == OVERDUE:
-            # Recent misses only: the queue is a to-do list, and months-old misses would
-            # bury today's work (they stay on the client's page and in compliance).
+            # Misses still worth doing only: the queue is a to-do list, and months-old misses
+            # would bury today's work (they stay on the client's page and in compliance).
             stmt = stmt.where(
-                FollowUpTask.due_at >= now - timedelta(days=overdue_days),
+                FollowUpTask.due_at >= now - LONGEST_HORIZON,  # lets the index bound the scan
                 FollowUpTask.due_at < now,
+                ~past_worth_doing(rule=FollowUpTask.rule, due_at=FollowUpTask.due_at, now=now),
             )
         else:
             stmt = (
@@ -734,5 +732,5 @@ def exceptions(
     rule_order = {rule_id.value: i for i, rule_id in enumerate(RULES)}
     return sorted(
         groups.values(),
-        key=lambda g: (g.kind != OVERDUE, rule_order.get(g.rule, len(rule_order)), g.rule),
+        key=lambda g: (g.kind == OVERDUE, rule_order.get(g.rule, len(rule_order)), g.rule),
     )

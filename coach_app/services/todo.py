@@ -7,13 +7,14 @@ their rule's horizon stay misses in every figure; they are listed apart, newest 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from coach_app import playbook
 from coach_app.access import scoped
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, FollowUpTask, Opportunity, User
+from coach_app.playbook.sql import past_worth_doing
 from coach_app.services.checklist import TaskRow, task_row
 
 HISTORY_SHOWN = 20
@@ -60,13 +61,7 @@ def _open_tasks(client: ClientProfile, actor: User):
 
 
 def _past_horizon(now: datetime):
-    """SQL: the open task's deadline lies further back than its rule's horizon."""
-    return or_(
-        *(
-            and_(FollowUpTask.rule == rule.value, FollowUpTask.due_at < now - horizon)
-            for rule, horizon in playbook.STILL_WORTH_DOING.items()
-        )
-    )
+    return past_worth_doing(rule=FollowUpTask.rule, due_at=FollowUpTask.due_at, now=now)
 
 
 def _grouped(rows: list[TaskRow]) -> list[OpportunityGroup]:
