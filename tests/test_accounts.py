@@ -167,7 +167,10 @@ def test_admin_invites_a_coach(world, as_user):
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "cas@acme.example"))
     assert user.role == "coach" and user.organization_id == world.org.id
-    assert db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient_id == user.id))
+    email = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient_id == user.id))
+    # A coach is told what they will do, not the client's wording.
+    assert "as a coach" in email.body_text and "Acme Coaching" in email.body_text
+    assert "each of your interviews" not in email.body_text
 
 
 def test_csrf_is_enforced_on_forms(database_url, instance_dir, _schema):

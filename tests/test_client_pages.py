@@ -7,7 +7,15 @@ import pytest
 from sqlalchemy import event, func, select
 
 from coach_app.extensions import db
-from coach_app.models import FollowUpTask, Interview, InterviewContact, Opportunity, Referral
+from coach_app.models import (
+    AuditEvent,
+    FollowUpTask,
+    Interview,
+    InterviewContact,
+    Opportunity,
+    Referral,
+)
+from coach_app.services import followup
 from tests.factories import interview_for, zone_where_it_is
 
 NY = ZoneInfo("America/New_York")
@@ -611,6 +619,7 @@ def test_coach_can_act_on_their_clients_task(world, as_user):
     coach = as_user(world.coach)
     page = coach.get(f"/me/tasks/{task.id}").get_data(as_text=True)
     assert "My follow-up" not in page  # no client-only breadcrumb for the coach
+    assert "Cleo’s follow-up" in page
     assert (
         coach.post(f"/me/tasks/{task.id}/waive", data={"reason": "Phone screen"}).status_code == 302
     )
@@ -618,6 +627,81 @@ def test_coach_can_act_on_their_clients_task(world, as_user):
     assert other.post(f"/me/tasks/{task.id}/unwaive").status_code == 404
     db.session.refresh(task)
     assert task.waived_by_id == world.coach.id
+
+
+def test_undo_a_completion_marked_by_mistake(world, me):
+    interview = interview_for(world.profile, world.client_user)
+    task = _task(interview, "notes")
+    done = me.post(f"/me/tasks/{task.id}/complete", data={"notes": "Talked data"})
+    assert done.status_code == 302
+    page = me.get(f"/me/tasks/{task.id}").get_data(as_text=True)
+    assert "I marked this by mistake" in page
+    response = me.post(f"/me/tasks/{task.id}/undo")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/me/tasks/{task.id}"
+    )
+    db.session.refresh(task)
+    assert task.completed_at is None and task.evidence is None and task.is_open
+    # Its reminders are planned again, and undoing twice is refused without a change.
+    assert me.post(f"/me/tasks/{task.id}/undo").status_code == 400
+    audit = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "task.completion_undone")
+    )
+    assert audit is not None and audit.details["rule"] == "notes"
+
+
+def test_undoing_a_check_in_waives_the_call_back_it_asked_for(world, me):
+    start = datetime.now(UTC) - timedelta(days=8)
+    interview = interview_for(world.profile, world.client_user, start_at=start)
+    check_in = _task(interview, "check_in")
+    callback = followup.complete_task(
+        task=check_in,
+        actor=world.client_user,
+        callback_date=(datetime.now(NY) + timedelta(days=2)).date(),
+        evidence={"result": "no_decision"},
+    )
+    db.session.commit()
+    assert me.post(f"/me/tasks/{check_in.id}/undo").status_code == 302
+    db.session.refresh(callback)
+    assert callback.waived_reason == followup.UNDONE_REASON
+
+
+def test_coach_task_page_names_the_client_and_records_on_behalf(world, as_user):
+    interview = interview_for(
+        world.profile, world.client_user, start_at=datetime.now(UTC) - timedelta(days=1)
+    )
+    task = _task(interview, "thank_you_email")
+    coach = as_user(world.coach)
+    page = coach.get(f"/coach/tasks/{task.id}").get_data(as_text=True)
+    assert "Cleo’s follow-up" in page and "Record for Cleo" in page
+    assert "When was it done?" in page and "My follow-up" not in page
+    # The coach says when the client actually sent it: yesterday, two hours after the interview.
+    done_local = (interview.start_at + timedelta(hours=3)).astimezone(NY)
+    response = coach.post(
+        f"/me/tasks/{task.id}/complete",
+        data={
+            "other_recipient": "Dana",
+            "channel": "email",
+            "text": "Thanks for the talk about data pipelines.",
+            "done_at": done_local.strftime("%Y-%m-%dT%H:%M"),
+            "confirm": "1",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert response.headers["Location"].endswith(f"/coach/tasks/{task.id}")
+    db.session.refresh(task)
+    assert task.completed_at == done_local.replace(second=0, microsecond=0).astimezone(UTC)
+    assert task.completed_by_id == world.coach.id
+    # The client's own form has no such field: their completions are stamped when recorded.
+    me = as_user(world.client_user)
+    other = _task(interview, "thank_you_note")
+    assert "When was it done?" not in me.get(f"/me/tasks/{other.id}").get_data(as_text=True)
+
+
+def test_exceptions_queue_links_to_the_coach_task_page(world, as_user):
+    interview_for(world.profile, world.client_user, start_at=datetime.now(UTC) - timedelta(days=2))
+    page = as_user(world.coach).get("/coach/exceptions").get_data(as_text=True)
+    assert "/coach/tasks/" in page and "/me/tasks/" not in page
 
 
 def test_decision_date_keeps_local_date(world, me):

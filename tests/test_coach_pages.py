@@ -62,7 +62,7 @@ def test_pipeline_shows_figures_and_links(app, world, as_user):
     assert 'data-testid="overdue"><span class="badge text-bg-danger">' in html
     assert f'href="/coach/clients/{world.profile.id}"' in html
     assert "Check-in" in html  # the next due item, linked to its task
-    assert f'href="/me/tasks/{_task(interview, "check_in").id}"' in html
+    assert f'href="/coach/tasks/{_task(interview, "check_in").id}"' in html
 
 
 def test_pipeline_escapes_names(app, world, as_user):
@@ -189,10 +189,10 @@ def test_exceptions_queue_groups_by_rule_and_links_tasks(app, world, as_user):
     html = as_user(world.coach).get("/coach/exceptions").get_data(as_text=True)
     assert "Thank-you email overdue: 2 clients" in html
     email_task = _task(interview, "thank_you_email")
-    assert f"/me/tasks/{email_task.id}" in html
+    assert f"/coach/tasks/{email_task.id}" in html
     assert "Kit" not in html  # coach2's client
     # The coach can open the task page the row links to.
-    assert as_user(world.coach).get(f"/me/tasks/{email_task.id}").status_code == 200
+    assert as_user(world.coach).get(f"/coach/tasks/{email_task.id}").status_code == 200
 
 
 def test_exceptions_queue_due_today_in_the_clients_day(app, world):
@@ -255,9 +255,9 @@ def test_exceptions_queue_focus_and_paging(app, world, as_user):
     browser = as_user(world.coach)
     page1 = browser.get("/coach/exceptions?rule=thank_you_note&kind=overdue").get_data(as_text=True)
     assert "Thank-you note overdue: 3 clients" in page1
-    assert page1.count("/me/tasks/") == 2
+    assert page1.count("/coach/tasks/") == 2
     page2 = browser.get("/coach/exceptions?rule=thank_you_note&kind=overdue&page=2")
-    assert page2.get_data(as_text=True).count("/me/tasks/") == 1
+    assert page2.get_data(as_text=True).count("/coach/tasks/") == 1
     for query in ("rule=nope&kind=overdue", "kind=x", "page=zz", "coach=abc"):
         assert browser.get(f"/coach/exceptions?{query}").status_code == 200
 

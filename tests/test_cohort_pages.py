@@ -194,6 +194,9 @@ def test_invite_client_into_cohort(app, world, as_user):
     assert member.added_by_id == world.organizer.id
     assert _count(Invitation, Invitation.user_id == user.id) == 1
     assert _count(OutboxMessage, OutboxMessage.recipient_id == user.id) == 1
+    email = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient_id == user.id))
+    # The invitation names the workshop and the organiser who invites, not only the coach.
+    assert cohort.name in email.subject and world.organizer.name in email.subject
     assert _count(AuditEvent, AuditEvent.action == "cohort.member_invited") == 1
     # The organizer sees the count go up, never the name.
     html = browser.get(f"/cohorts/{cohort.id}").get_data(as_text=True)

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     FieldList,
     Form,
@@ -182,9 +183,19 @@ class InterviewForm(FlaskForm):
 
 
 class CompleteTaskForm(FlaskForm):
-    """Base of the per-rule completion forms: `confirm` saves despite warnings."""
+    """Base of the per-rule completion forms: `confirm` saves despite warnings.
+
+    `done_at` is for a coach recording work after the fact (removed from clients' forms, whose
+    completions are stamped with the moment they record them).
+    """
 
     confirm = HiddenField(default="")
+    done_at = DateTimeLocalField(
+        "When was it done? (the client's local time)",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[Optional()],
+        description="Leave empty for now.",
+    )
 
 
 class NotesForm(CompleteTaskForm):
@@ -289,12 +300,17 @@ FORM_FOR_RULE = {
 }
 
 
-def completion_form(task, contacts, interests, formdata=None):
-    """The completion form for this task's rule, with its contact and interest choices."""
+def completion_form(task, contacts, interests, formdata=None, *, on_behalf=False):
+    """The completion form for this task's rule, with its contact and interest choices.
+
+    `on_behalf`: a coach or admin records it for the client, and may say when it was done.
+    """
     rule = Rule(task.rule)
     form_class = FORM_FOR_RULE.get(rule, NoteForm)
     kwargs = {} if formdata is None else {"formdata": formdata}
     form = form_class(**kwargs)
+    if not on_behalf:
+        del form.done_at
     if hasattr(form, "contact_ids"):
         form.contact_ids.choices = [SelectChoice(c.id, c.name) for c in contacts]
     if isinstance(form, ThankYouForm) and formdata is None:

@@ -18,7 +18,12 @@ from coach_app.client.forms import (
     ReferralAddForm,
     UnwaiveForm,
     WaiveForm,
-    completion_form,
+)
+from coach_app.client.task_page import (
+    completion_form_for,
+    on_behalf,
+    task_page_context,
+    task_url,
 )
 from coach_app.extensions import db
 from coach_app.forms import commit_or_report
@@ -138,27 +143,11 @@ def add_referral(interview_id: int):
     ), 400
 
 
-def _task_context(item: FollowUpTask, **extra):
-    now = _now()
-    interview = item.interview
-    contacts = interview.contacts if interview is not None else []
-    context = {
-        "task": item,
-        "row": checklist.task_row(item, now),
-        "spec": RULES[Rule(item.rule)],
-        "tz_name": item.opportunity.client.timezone,
-        "contacts": contacts,
-        "evidence_rows": checklist.evidence_rows(item.evidence),
-        "warnings": [],
-        "form": None,
-        "waive_form": WaiveForm(formdata=None),
-        "unwaive_form": UnwaiveForm(formdata=None),
-        "now": now,
-    }
-    if item.is_open and "form" not in extra:
-        context["form"] = completion_form(item, contacts, checklist.interests_of(contacts))
-    context.update(extra)
-    return context
+def _task_page(item: FollowUpTask, *, status: int = 200, **extra):
+    """The task page as the current user sees it (their own, or a client's on their behalf)."""
+    return render_template(
+        "client/task.html", **task_page_context(item, current_user, **extra)
+    ), status
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -166,7 +155,7 @@ def _task_context(item: FollowUpTask, **extra):
 def task(task_id: int):
     """One follow-up task with its deadline, status, evidence and the form to complete it."""
     item = get_visible_or_404(FollowUpTask, task_id)
-    return render_template("client/task.html", **_task_context(item))
+    return _task_page(item)
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -179,18 +168,16 @@ def complete_task(task_id: int):
     """
     item = get_visible_or_404(FollowUpTask, task_id)
     contacts = item.interview.contacts if item.interview is not None else []
-    form = completion_form(item, contacts, checklist.interests_of(contacts), formdata=request.form)
+    form = completion_form_for(item, current_user, formdata=request.form)
     if not item.is_open:
         flash("This task is already done." if item.completed_at else "Un-waive it first.", "error")
-        return render_template("client/task.html", **_task_context(item, form=None)), 400
+        return _task_page(item, form=None, status=400)
     if form.validate_on_submit():
         now = _now()
         warnings = checklist.warnings_for_form(item, form, contacts, now)
         if warnings and form.confirm.data != "1":
             form.confirm.data = "1"
-            return render_template(
-                "client/task.html", **_task_context(item, form=form, warnings=warnings)
-            )
+            return _task_page(item, form=form, warnings=warnings)
         done, completed = commit_or_report(
             form, lambda: checklist.complete_from_form(item, form, current_user, contacts, now=now)
         )
@@ -203,10 +190,12 @@ def complete_task(task_id: int):
                 local_due = callback.due_at.astimezone(zone(item.opportunity.client.timezone))
                 flash(f"A call-back task is on your list for {local_due:%a %d %b}.", "info")
             return redirect(_after_task(item))
-    return render_template("client/task.html", **_task_context(item, form=form)), 400
+    return _task_page(item, form=form, status=400)
 
 
 def _after_task(item: FollowUpTask) -> str:
+    if on_behalf(current_user):
+        return task_url(item, current_user)
     if item.interview_id is not None:
         return url_for("client.interview", interview_id=item.interview_id)
     return url_for("client.task", task_id=item.id)
@@ -225,8 +214,8 @@ def waive_task(task_id: int):
         )
         if done:
             flash(f"{RULES[Rule(item.rule)].title}: waived.", "success")
-            return redirect(url_for("client.task", task_id=item.id))
-    return render_template("client/task.html", **_task_context(item, waive_form=form)), 400
+            return redirect(task_url(item, current_user))
+    return _task_page(item, waive_form=form, status=400)
 
 
 @bp.post("/tasks/<int:task_id>/unwaive")
@@ -241,8 +230,24 @@ def unwaive_task(task_id: int):
         )
         if done:
             flash(f"{RULES[Rule(item.rule)].title}: counts again.", "success")
-            return redirect(url_for("client.task", task_id=item.id))
-    return render_template("client/task.html", **_task_context(item, unwaive_form=form)), 400
+            return redirect(task_url(item, current_user))
+    return _task_page(item, unwaive_form=form, status=400)
+
+
+@bp.post("/tasks/<int:task_id>/undo")
+@roles_required(*STAFF_OR_CLIENT)
+def undo_completion(task_id: int):
+    """Reopen a task marked done by mistake; it counts again as pending or missed."""
+    item = get_visible_or_404(FollowUpTask, task_id)
+    form = UnwaiveForm()
+    if form.validate_on_submit():
+        done, _ = commit_or_report(
+            form, lambda: followup.undo_completion(task=item, actor=current_user)
+        )
+        if done:
+            flash(f"{RULES[Rule(item.rule)].title}: open again.", "success")
+            return redirect(task_url(item, current_user))
+    return _task_page(item, undo_form=form, status=400)
 
 
 @bp.route("/opportunities/<int:opportunity_id>/outcome", methods=["GET", "POST"])

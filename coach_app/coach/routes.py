@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 
 from coach_app.access import get_visible_or_404, roles_required, scoped
 from coach_app.client.forms import InterviewForm, WaiveForm
+from coach_app.client.task_page import task_page_context
 from coach_app.coach import bp
 from coach_app.coach.detail import client_detail as build_client_detail
 from coach_app.coach.forms import (
@@ -72,7 +73,7 @@ def pipeline_view():
         viewer_tz=current_user.effective_timezone,
         show_coach=bool(coaches),
         client_url=id_url_builder("coach.client_detail", "client_id"),
-        task_url=id_url_builder("client.task", "task_id"),
+        task_url=id_url_builder("coach.task", "task_id"),
     )
     return render_template(
         "coach/pipeline.html",
@@ -216,6 +217,14 @@ def waive_task(task_id: int):
         row=checklist.task_row(task, _now()),
         client=task.opportunity.client,
     ), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@roles_required(Role.COACH, Role.ADMIN)
+def task(task_id: int):
+    """A client's task as their coach sees it: whose it is, their evidence, waive, record."""
+    item = get_visible_or_404(FollowUpTask, task_id)
+    return render_template("client/task.html", **task_page_context(item, current_user))
 
 
 @bp.route("/clients/<int:client_id>/interviews/new", methods=["GET", "POST"])

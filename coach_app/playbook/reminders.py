@@ -263,4 +263,4 @@ def body_text(kind: str, spec: RuleSpec) -> str:
         DUE_SOON: "The deadline for this one is close:",
         OVERDUE: "This passed its deadline. Doing it late still counts for more than not at all:",
     }[kind]
-    return f"{lead}\n\n{spec.title}: the playbook step where the client {spec.does}.\n"
+    return f"{lead}\n\n{spec.title}. {spec.todo}\n"

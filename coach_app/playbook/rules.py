@@ -32,6 +32,8 @@ class RuleSpec:
     seeds: tuple[str, ...]
     # True when every interview round gets this task (referral: one per referral recorded).
     per_interview: bool
+    # What a person reads: the step in plain words, addressed to the client.
+    todo: str = ""
 
 
 _EACH_ROUND = "every interview round"
@@ -51,6 +53,11 @@ RULES: dict[Rule, RuleSpec] = {
             _DAY_0,
             ("001", "002", "004"),
             True,
+            todo=(
+                "Write down what the interviewer cared about while it is fresh: the topics, "
+                "their interests and hobbies, pet peeves, current projects, the organisations "
+                "and events they mentioned, and any questions still open."
+            ),
         ),
         RuleSpec(
             Rule.CONTACTS,
@@ -61,6 +68,11 @@ RULES: dict[Rule, RuleSpec] = {
             _DAY_0,
             ("002", "003"),
             True,
+            todo=(
+                "Record everyone who interviewed you or helped: their name (check the "
+                "spelling), job title, and email or phone. Keep their business card if you got "
+                "one."
+            ),
         ),
         RuleSpec(
             Rule.NEXT_STEP,
@@ -70,6 +82,7 @@ RULES: dict[Rule, RuleSpec] = {
             _DAY_0,
             ("003",),
             True,
+            todo=("Note the next step in the process and when they expect to decide."),
         ),
         RuleSpec(
             Rule.THANK_YOU_EMAIL,
@@ -80,6 +93,10 @@ RULES: dict[Rule, RuleSpec] = {
             "interview end + 24 h",
             ("004",),
             True,
+            todo=(
+                "Send a thank-you email that mentions specific points from your conversation "
+                "and answers anything left open."
+            ),
         ),
         RuleSpec(
             Rule.THANK_YOU_NOTE,
@@ -90,6 +107,10 @@ RULES: dict[Rule, RuleSpec] = {
             _DAY_1,
             ("000", "003", "004"),
             True,
+            todo=(
+                "Post a short handwritten note: thank them, say you are still interested, and "
+                "close professionally. Leave your skills out of it."
+            ),
         ),
         RuleSpec(
             Rule.INFO_GIFT,
@@ -100,6 +121,10 @@ RULES: dict[Rule, RuleSpec] = {
             _DAY_1,
             ("000", "001", "002"),
             True,
+            todo=(
+                "Send something useful linked to an interest they mentioned: an article, a book "
+                "title, a website, a magazine or an association. Never a physical gift."
+            ),
         ),
         RuleSpec(
             Rule.SECOND_INTERVIEW,
@@ -109,6 +134,7 @@ RULES: dict[Rule, RuleSpec] = {
             _DAY_1,
             ("000",),
             True,
+            todo=("Offer to come back and answer any further questions."),
         ),
         RuleSpec(
             Rule.REFERRAL,
@@ -118,6 +144,7 @@ RULES: dict[Rule, RuleSpec] = {
             "interview end + 72 h",
             ("004",),
             True,
+            todo=("Get in touch with the person or organisation the interviewer pointed you to."),
         ),
         RuleSpec(
             Rule.CHECK_IN,
@@ -129,6 +156,9 @@ RULES: dict[Rule, RuleSpec] = {
             "that date and the task is due at the end of that day",
             ("002", "003"),
             False,
+            todo=(
+                "Call or write to ask where the decision stands, and say you are still interested."
+            ),
         ),
         RuleSpec(
             Rule.CALLBACK,
@@ -138,6 +168,7 @@ RULES: dict[Rule, RuleSpec] = {
             "end of the call-back date",
             ("003",),
             False,
+            todo=("Call back on the date they suggested."),
         ),
         RuleSpec(
             Rule.REJECTION_THANKS,
@@ -147,6 +178,7 @@ RULES: dict[Rule, RuleSpec] = {
             "end of the next local day after the rejection was recorded",
             ("003",),
             False,
+            todo=("Thank them for considering you, and ask to be kept in mind for other openings."),
         ),
     )
 }

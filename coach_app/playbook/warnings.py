@@ -16,7 +16,7 @@ _TANGIBLE = re.compile(
     r"|money|cash|cheques?|banknotes?|tickets?"
     r"|wine|champagne|whisk(?:e)?y|liquor"
     r")\b"
-    r"|[$€£]\s?\d",
+    r"|[$€£]\s?\d+(?:[.,]\d+)*",
     re.IGNORECASE,
 )
 

@@ -100,7 +100,34 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_invitation(user: User, invited_by: User | None) -> str:
+_ROLE_INVITES = {
+    Role.CLIENT: "to keep track of the follow-up after each of your interviews, with your coach",
+    Role.COACH: "as a coach: you will see how each of your clients follows up after their "
+    "interviews, and who needs a nudge",
+    Role.ORGANIZER: "as a workshop organiser: you will see how your cohorts follow up after "
+    "their interviews, as group figures",
+    Role.ADMIN: "as an administrator: you will manage the people, reminders and figures of",
+}
+
+
+def invitation_text(user: User, inviter: str, *, workshop: str | None = None) -> tuple[str, str]:
+    """Subject and opening of an invitation: who invites the person to what, in their role."""
+    org = user.organization.name
+    if workshop:
+        return (
+            f"{inviter} invited you to the workshop “{workshop}” on Followthrough",
+            f"{inviter} invited you to the workshop “{workshop}” at {org}. On Followthrough you "
+            "keep track of the follow-up after each of your interviews, with your coach.",
+        )
+    purpose = _ROLE_INVITES.get(Role(user.role), _ROLE_INVITES[Role.CLIENT])
+    where = f" {org}." if user.role == Role.ADMIN else f" at {org}."
+    return (
+        f"{inviter} invited you to Followthrough",
+        f"{inviter} invited you to Followthrough {purpose}{where}",
+    )
+
+
+def issue_invitation(user: User, invited_by: User | None, *, workshop: str | None = None) -> str:
     """Create a single-use invitation for `user`, queue its email, and return the raw token."""
     token = secrets.token_urlsafe(32)
     ttl = timedelta(hours=current_app.config["INVITATION_TTL_HOURS"])
@@ -120,16 +147,17 @@ def issue_invitation(user: User, invited_by: User | None) -> str:
     db.session.flush()
     link = invitation_link(token)
     inviter = invited_by.name if invited_by else user.organization.name
+    subject, opening = invitation_text(user, inviter, workshop=workshop)
+    days = max(1, round(ttl / timedelta(days=1)))
     queue_email(
         dedupe_key=f"invitation:{invitation.id}",
         organization_id=user.organization_id,
         recipient=user,
         kind="invitation",
-        subject=f"{inviter} invited you to Followthrough",
+        subject=subject,
         body_text=(
-            f"Hello {user.name},\n\n{inviter} invited you to Followthrough, where you keep track "
-            f"of the follow-up after each interview.\n\nSet your password here (the link works "
-            f"once and expires in {ttl.days or 1} days):\n{link}\n"
+            f"Hello {user.name},\n\n{opening}\n\nSet your password here (the link works once "
+            f"and expires in {days} {'day' if days == 1 else 'days'}):\n{link}\n"
         ),
         link=link,
     )
@@ -142,9 +170,18 @@ def invitation_link(token: str) -> str:
 
 
 def invite_client(
-    *, coach: User, email: str, name: str, timezone: str | None = None
+    *,
+    coach: User,
+    email: str,
+    name: str,
+    timezone: str | None = None,
+    invited_by: User | None = None,
+    workshop: str | None = None,
 ) -> tuple[ClientProfile, str]:
-    """Create a client account (no password yet) under `coach` and invite them by email."""
+    """Create a client account (no password yet) under `coach` and invite them by email.
+
+    `invited_by` defaults to the coach; an organiser inviting into `workshop` names both.
+    """
     user = create_user(
         organization_id=coach.organization_id,
         role=Role.CLIENT,
@@ -158,7 +195,7 @@ def invite_client(
     )
     db.session.add(profile)
     db.session.flush()
-    token = issue_invitation(user, coach)
+    token = issue_invitation(user, invited_by or coach, workshop=workshop)
     return profile, token
 
 

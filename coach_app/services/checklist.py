@@ -456,6 +456,11 @@ def complete_from_form(task: FollowUpTask, form, actor: User, contacts, now=None
     Warnings are stored with the evidence so a coach sees what was advised when it was saved.
     """
     now = now or datetime.now(UTC)
+    completed_at = None
+    done_at = getattr(form, "done_at", None)  # only on a coach's form for the client
+    if done_at is not None and done_at.data is not None:
+        local = done_at.data
+        completed_at = local_to_utc(local.date(), local.time(), task_zone_name(task), "done_at")
     evidence, callback_date = evidence_from_form(task, form, contacts)
     warnings = completion_warnings(task, evidence, now)
     if warnings:
@@ -465,9 +470,19 @@ def complete_from_form(task: FollowUpTask, form, actor: User, contacts, now=None
         if added:
             evidence["contacts_added"] = added
     callback = followup.complete_task(
-        task=task, actor=actor, evidence=evidence, callback_date=callback_date, now=now
+        task=task,
+        actor=actor,
+        evidence=evidence,
+        completed_at=completed_at,
+        callback_date=callback_date,
+        now=now,
     )
     return callback, warnings
+
+
+def task_zone_name(task: FollowUpTask) -> str:
+    """The zone a task's deadlines and times are shown and entered in: its client's."""
+    return task.opportunity.client.timezone
 
 
 _EVIDENCE_LABELS = {

@@ -397,6 +397,42 @@ def unwaive_task(*, task: FollowUpTask, actor: User, now=None) -> None:
     )
 
 
+UNDONE_REASON = "the check-in that asked for it was undone"
+
+
+def undo_completion(*, task: FollowUpTask, actor: User, now=None) -> None:
+    """Reopen a task marked done by mistake: it counts again as pending or missed.
+
+    A call-back that the completion asked for is waived with it (it counts nowhere) while
+    nobody has acted on it yet; once that call-back is done, undo it first.
+    """
+    now = _now(now)
+    if task.completed_at is None:
+        raise ServiceError("This task is not marked done.")
+    callback = db.session.scalar(
+        select(FollowUpTask).where(FollowUpTask.key == f"callback:{task.id}")
+    )
+    if callback is not None:
+        if callback.completed_at is not None:
+            raise ServiceError("Undo the call-back this created first; it is already done.")
+        if callback.waived_reason is None:
+            callback.waived_reason, callback.waived_at = UNDONE_REASON, now
+            callback.waived_by_id = actor.id
+            reminders.cancel_for_task(callback)
+    was_done_at = task.completed_at
+    task.completed_at = task.completed_by_id = task.evidence = None
+    db.session.flush()
+    reminders.plan_for_tasks([task], now=now, replace=True)
+    _touch(task.client_id, now)
+    audit.record(
+        organization_id=task.opportunity.organization_id,
+        actor_id=actor.id,
+        action="task.completion_undone",
+        obj=task,
+        details={"rule": task.rule, "was_done_at": was_done_at.isoformat()},
+    )
+
+
 def record_outcome(
     *, opportunity: Opportunity, outcome: str, actor: User | None, now: datetime | None = None
 ) -> FollowUpTask | None:

@@ -222,7 +222,14 @@ def invite_into_cohort(
 ) -> ClientProfile:
     """Invite a new client under a coach of the organisation and add them to the cohort."""
     coach = _coach_in_org(coach_id, cohort.organization_id)
-    profile, _token = invite_client(coach=coach, email=email, name=name, timezone=timezone)
+    profile, _token = invite_client(
+        coach=coach,
+        email=email,
+        name=name,
+        timezone=timezone,
+        invited_by=organizer,
+        workshop=cohort.name,
+    )
     db.session.add(
         CohortMember(cohort_id=cohort.id, client_id=profile.id, added_by_id=organizer.id)
     )

@@ -27,6 +27,8 @@ ROUTES = {
     "client.waive_task": ("POST", "/me/tasks/{task}/waive", expect(404, **INVALID_POST)),
     # The task is not waived, so un-waiving it is refused (400) and nothing changes.
     "client.unwaive_task": ("POST", "/me/tasks/{task}/unwaive", expect(404, **INVALID_POST)),
+    # The task is not done, so undoing its completion is refused (400) and nothing changes.
+    "client.undo_completion": ("POST", "/me/tasks/{task}/undo", expect(404, **INVALID_POST)),
     "client.record_outcome": (
         "GET",
         "/me/opportunities/{opportunity}/outcome",

@@ -18,6 +18,7 @@ ROUTES = {
         "/coach/clients/{client}/notes",
         expect(404, admin=400, coach=400, **STAFF_ONLY),
     ),
+    "coach.task": ("GET", "/coach/tasks/{task}", CLIENT_PAGE),
     "coach.waive_task": ("GET", "/coach/tasks/{task}/waive", CLIENT_PAGE),
     "coach.log_interview": ("GET", "/coach/clients/{client}/interviews/new", CLIENT_PAGE),
     "coach.archive_client": ("GET", "/coach/clients/{client}/archive", CLIENT_PAGE),
