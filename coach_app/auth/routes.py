@@ -124,6 +124,7 @@ def change_password():
 
         done, ended = commit_or_report(form, change)
         if done:
+            sessions.rotate_session()
             others = f" You were signed out on {ended} other session(s)." if ended else ""
             flash("Your password is changed." + others, "success")
             return redirect(url_for("main.index"))

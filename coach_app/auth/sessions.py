@@ -74,6 +74,25 @@ def sign_out() -> None:
     session.clear()
 
 
+def rotate_session() -> None:
+    """Give this browser's session a new token (commits): saved copies of the old cookie die.
+
+    Called after a password change, so a cookie copied before it stops working even though
+    the person stays signed in here.
+    """
+    row = current_session()
+    if row is None:
+        return
+    token = secrets.token_urlsafe(32)
+    row.token_hash = user_sessions.token_hash(token)
+    remember = row.remember
+    db.session.commit()
+    user = current_user._get_current_object()
+    user.session_token = token
+    user.auth_session = row
+    login_user(user, remember=remember, fresh=True)
+
+
 def load_user(token: str) -> User | None:
     """Flask-Login's user loader: the active user whose live session the cookie names."""
     found = user_sessions.load(token)
