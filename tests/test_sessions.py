@@ -33,9 +33,7 @@ def _rows(user, live_only=True):
 
 
 def _count(action):
-    return db.session.scalar(
-        select(func.count(AuditEvent.id)).where(AuditEvent.action == action)
-    )
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == action))
 
 
 def _browser(app, user, agent=FIREFOX, address="127.0.0.1"):
