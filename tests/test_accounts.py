@@ -139,7 +139,7 @@ def test_short_password_on_accept_keeps_the_invitation_open(app, world, as_user)
     response = _invite(as_user(world.coach))
     path = re.search(r'value="http://localhost(/auth/invitation/[^"]+)"', response.text).group(1)
     response = app.test_client().post(path, data={"password": "short", "confirm": "short"})
-    assert response.status_code == 400 and "at least 10 characters" in response.text
+    assert response.status_code == 400 and "at least 12 characters" in response.text
     assert db.session.scalar(select(Invitation)).accepted_at is None
 
 

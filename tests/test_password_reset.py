@@ -68,6 +68,7 @@ def test_reset_end_to_end_through_the_outbox_email(redis_app, world):
     assert again.status_code == 410 and "already been used" in again.get_data(as_text=True)
     assert _audits("auth.password_reset_requested") == 1
     assert _audits("auth.password_reset") == 1
+    assert _count(OutboxMessage, OutboxMessage.kind == "security_notice") == 1
 
 
 def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(app, world, as_user):
@@ -131,7 +132,7 @@ def test_a_short_password_keeps_the_link_open(app, world):
     db.session.commit()
     visitor = app.test_client()
     response = visitor.post(f"/auth/reset/{token}", data={"password": "short", "confirm": "short"})
-    assert response.status_code == 400 and "at least 10 characters" in response.text
+    assert response.status_code == 400 and "at least 12 characters" in response.text
     mismatch = visitor.post(
         f"/auth/reset/{token}", data={"password": NEW_PASSWORD, "confirm": "something-else"}
     )

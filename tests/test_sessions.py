@@ -6,7 +6,7 @@ from sqlalchemy import event, func, select
 
 from coach_app.auth.session_routes import describe_device
 from coach_app.extensions import db
-from coach_app.models import AuditEvent, User, UserSession
+from coach_app.models import AuditEvent, OutboxMessage, User, UserSession
 from coach_app.services import user_sessions
 from tests.conftest import PASSWORD, login
 
@@ -86,6 +86,9 @@ def test_password_change_ends_other_sessions_and_old_copies_but_keeps_this_one(a
     assert copy_before.get("/coach/").status_code == 302
     assert len(_rows(world.coach)) == 1
     assert _count("password.changed") == 1 and _count("auth.sessions_revoked") == 1
+    # The person is told by email, in case it was not them (ASVS 2.2.3).
+    notice = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "security_notice"))
+    assert notice.recipient_id == world.coach.id and "/auth/reset" in notice.body_text
 
 
 def test_revoking_one_session_from_the_sessions_page(app, world):

@@ -43,6 +43,7 @@ def reset_password(token: str):
             form, lambda: recovery.reset_password(token, form.password.data)
         )
         if done:
+            dispatch_due_now()
             if current_user.is_authenticated:
                 logout_user()
             session.clear()

@@ -15,6 +15,7 @@ from coach_app.extensions import db
 from coach_app.forms import commit_or_report
 from coach_app.models import audit
 from coach_app.services import ServiceError, accounts, credentials
+from coach_app.services.outbox import dispatch_due_now
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -125,6 +126,7 @@ def change_password():
         done, ended = commit_or_report(form, change)
         if done:
             sessions.rotate_session()
+            dispatch_due_now()
             others = f" You were signed out on {ended} other session(s)." if ended else ""
             flash("Your password is changed." + others, "success")
             return redirect(url_for("main.index"))

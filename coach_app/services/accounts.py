@@ -14,7 +14,8 @@ from coach_app.services import ServiceError
 from coach_app.services.outbox import queue_email
 from coach_app.urls import absolute_url
 
-MIN_PASSWORD_LENGTH = 10
+# ASVS 2.1.1: at least 12 characters; no composition rules, no forced rotation.
+MIN_PASSWORD_LENGTH = 12
 
 
 def normalize_email(email: str) -> str:

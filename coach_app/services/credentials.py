@@ -13,6 +13,8 @@ from coach_app.extensions import db
 from coach_app.models import LoginAttempt, User, audit
 from coach_app.services import ServiceError, user_sessions
 from coach_app.services.accounts import check_password_strength, normalize_email
+from coach_app.services.outbox import queue_email
+from coach_app.urls import absolute_url
 
 # Failed sign-ins older than this no longer count towards an account's backoff.
 FAILURE_MEMORY = timedelta(hours=24)
@@ -143,6 +145,30 @@ def change_password(
         action="password.changed",
         obj=user,
     )
+    notify_password_changed(user)
     return user_sessions.revoke(
         user, keep_id=keep_session_id, actor=user, reason="password changed"
+    )
+
+
+def notify_password_changed(user: User) -> None:
+    """Queue an email telling the person their password changed (caller commits).
+
+    If it was not them, they learn of it at once and know what to do.
+    """
+    now = datetime.now(UTC)
+    forgot = absolute_url("auth.forgot_password")
+    queue_email(
+        dedupe_key=f"password_changed:{user.id}:{now.timestamp():.6f}",
+        organization_id=user.organization_id,
+        recipient=user,
+        kind="security_notice",
+        subject="Your Followthrough password was changed",
+        body_text=(
+            f"Hello {user.name},\n\nThe password of your Followthrough account was changed on "
+            f"{now:%d %b %Y at %H:%M} UTC, and your other sessions were signed out.\n\n"
+            "If this was you, there is nothing to do. If it was not, choose a new password "
+            f"now and tell your organisation's administrator:\n{forgot}\n"
+        ),
+        link=forgot,
     )

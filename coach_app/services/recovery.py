@@ -10,7 +10,7 @@ from coach_app.extensions import db
 from coach_app.models import PasswordReset, User, audit
 from coach_app.services import ServiceError, user_sessions
 from coach_app.services.accounts import check_password_strength, normalize_email
-from coach_app.services.credentials import forget_failures
+from coach_app.services.credentials import forget_failures, notify_password_changed
 from coach_app.services.outbox import queue_email
 from coach_app.services.user_sessions import token_hash
 from coach_app.urls import absolute_url
@@ -119,5 +119,6 @@ def reset_password(token: str, new_password: str) -> User:
         action="auth.password_reset",
         obj=user,
     )
+    notify_password_changed(user)
     user_sessions.revoke(user, actor=user, reason="password reset")
     return user
