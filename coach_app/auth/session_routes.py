@@ -1,6 +1,7 @@
 """The signed-in person's own sessions: list them, end one, end all the others."""
 
 import re
+from datetime import UTC, datetime
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
@@ -10,6 +11,7 @@ from coach_app.auth import bp, sessions
 from coach_app.extensions import db
 from coach_app.models import UserSession
 from coach_app.services import user_sessions
+from coach_app.timefmt import relative_due
 
 # First match wins: Edge and Opera also say "Chrome", Chrome also says "Safari".
 _BROWSERS = [
@@ -40,6 +42,13 @@ def describe_device(user_agent: str | None) -> str:
     return browser or system or "Unknown device"
 
 
+def last_active(moment: datetime) -> str:
+    """'just now' within a minute (activity is written once a minute), else '5 min ago'."""
+    if datetime.now(UTC) - moment < user_sessions.TOUCH_EVERY:
+        return "just now"
+    return relative_due(moment)
+
+
 @bp.get("/sessions", endpoint="sessions")
 @login_required
 def list_sessions():
@@ -50,11 +59,14 @@ def list_sessions():
         .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
     ).all()
     current = sessions.current_session()
+    current_id = current.id if current is not None else None
+    rows = sorted(rows, key=lambda row: row.id != current_id)  # this device first
     return render_template(
         "auth/sessions.html",
         rows=rows,
-        current_id=current.id if current is not None else None,
+        current_id=current_id,
         describe_device=describe_device,
+        last_active=last_active,
     )
 
 
