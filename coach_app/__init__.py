@@ -1,12 +1,13 @@
 """Followthrough: post-interview follow-up tracking for career coaches."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from coach_app import config as config_module
-from coach_app.extensions import csrf, db, login_manager, migrate
+from coach_app.extensions import csrf, db, limiter, login_manager, migrate
 from coach_app.observability import configure_logging, register_request_ids
 
 
@@ -18,6 +19,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.from_environment(instance_path))
     if config:
         app.config.update(config)
+    if app.config.get("TRUSTED_PROXY_COUNT"):
+        # Behind a proxy, per-address rate limits need the client's address, not the proxy's.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     register_extensions(app)
     register_blueprints(app)
@@ -54,16 +61,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from coach_app.models import User
+    # The cookie names a server-side session (user_sessions), not the user: see auth/sessions.py.
+    login_manager.id_attribute = "get_session_token"
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=app.config["REMEMBER_DAYS"]))
+    from coach_app.auth.sessions import check_each_request, load_user
+    from coach_app.services import user_sessions
 
-        try:
-            user = db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            return None
-        # Re-checked on every request, so archiving a client ends their open sessions too.
-        return user if user is not None and user.is_active else None
+    login_manager.user_loader(load_user)
+    user_sessions.install()
+    limiter.init_app(app)
+    app.before_request(check_each_request)
 
     if is_sqlite:
         with app.app_context():

@@ -27,6 +27,7 @@ from coach_app.models import (
     Referral,
     Role,
     User,
+    UserSession,
 )
 
 
@@ -121,6 +122,8 @@ SCOPES = {
         & (true() if user.role == Role.ADMIN else Invitation.invited_by_id == user.id)
     ),
     Notification: lambda user: Notification.user_id == user.id,
+    # Signed-in sessions are their owner's alone, admins included.
+    UserSession: lambda user: UserSession.user_id == user.id,
     OutboxMessage: lambda user: (
         (OutboxMessage.organization_id == user.organization_id)
         & (true() if user.role == Role.ADMIN else false())

@@ -37,10 +37,11 @@ def from_environment(instance_path: Path) -> dict:
         database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "REDIS_URL": redis_url,
         "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", "followthrough"),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
@@ -55,11 +56,38 @@ def from_environment(instance_path: Path) -> dict:
         ),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
         "INVITATION_TTL_HOURS": int(os.environ.get("INVITATION_TTL_HOURS", "168")),
+        # Sign-in backoff per account (docs/security-auth.md): free failures, then a doubling
+        # wait capped at LOGIN_LOCK_MINUTES; a device the owner signed in from skips it.
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
+        "KNOWN_DEVICE_DAYS": int(os.environ.get("KNOWN_DEVICE_DAYS", "180")),
+        # Rate limits (Flask-Limiter strings, "N per minute;M per hour"), kept in Redis.
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or redis_url,
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "followthrough"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: each web process limits on its own rather than refusing every sign-in.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "LOGIN_IP_LIMIT": os.environ.get("LOGIN_IP_LIMIT", "10 per minute;50 per hour"),
+        "PASSWORD_CHECK_LIMIT": os.environ.get("PASSWORD_CHECK_LIMIT", "5 per minute;20 per hour"),
+        "RESET_REQUEST_LIMIT": os.environ.get("RESET_REQUEST_LIMIT", "5 per minute;20 per hour"),
+        "RESET_EMAIL_LIMIT": os.environ.get("RESET_EMAIL_LIMIT", "3 per hour"),
+        "TOKEN_LINK_LIMIT": os.environ.get("TOKEN_LINK_LIMIT", "30 per minute;100 per hour"),
+        "PASSWORD_RESET_TTL_MINUTES": int(os.environ.get("PASSWORD_RESET_TTL_MINUTES", "60")),
+        # Server-side sessions: idle and absolute lifetimes, and how recent a password entry
+        # must be for sensitive actions.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
+        "REMEMBER_DAYS": int(os.environ.get("REMEMBER_DAYS", "30")),
+        "FRESH_LOGIN_MINUTES": int(os.environ.get("FRESH_LOGIN_MINUTES", "10")),
+        # Client addresses come from X-Forwarded-For only when this many proxies are trusted.
+        "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "25")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),

@@ -48,6 +48,10 @@ def make_app(database_url, instance_dir, **overrides):
         "BASE_URL": "http://localhost",
         # Fast hashing keeps hundreds of test sign-ins cheap; production uses scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Hundreds of tests sign in from 127.0.0.1: rate limits are off unless a test turns
+        # them on (tests/test_throttling.py does, on the real Redis).
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
     config.update(overrides)
     os.environ.setdefault("SECRET_KEY", "test-secret-not-for-production")

@@ -41,6 +41,7 @@ def objects(world):
         "client": world.profile.id,
         "interview": interview.id,
         "opportunity": interview.opportunity_id,
+        "client_user": world.client_user.id,
     }
 
 

@@ -1,7 +1,7 @@
-"""Signing in and out, invitations, password changes."""
+"""Signing in and out, sessions, invitations, password changes and resets."""
 
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from coach_app.auth import routes  # noqa: E402,F401
+from coach_app.auth import recovery_routes, routes, session_routes  # noqa: E402,F401

@@ -3,6 +3,7 @@
 from coach_app.models.accounts import Invitation, LoginAttempt, Organization, Role, User
 from coach_app.models.analytics import OpportunityFact
 from coach_app.models.audit import AuditEvent
+from coach_app.models.auth import PasswordReset, UserSession
 from coach_app.models.clients import ClientProfile, CoachingNote, Cohort, CohortMember
 from coach_app.models.cohort_requests import CohortRequest
 from coach_app.models.opportunities import (
@@ -36,9 +37,11 @@ __all__ = [
     "Organization",
     "OrganizationReminderPolicy",
     "OutboxMessage",
+    "PasswordReset",
     "Referral",
     "ReminderPreference",
     "Role",
     "User",
+    "UserSession",
     "utcnow",
 ]

@@ -48,6 +48,10 @@ class User(UserMixin, db.Model):
 
     organization: Mapped[Organization] = relationship(back_populates="users", lazy="joined")
 
+    # Set for the signed-in user of a request (coach_app.auth.sessions), not stored here.
+    session_token = None
+    auth_session = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users (archived, not yet accepted)
         return self.active and self.password_hash is not None
@@ -65,6 +69,12 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         """True when the password matches the stored hash."""
         return self.password_hash is not None and check_password_hash(self.password_hash, password)
+
+    def get_session_token(self) -> str:
+        """What Flask-Login keeps in the cookie: this sign-in's session token, not the user id."""
+        if self.session_token is None:
+            raise RuntimeError("start sessions with coach_app.auth.sessions.sign_in")
+        return self.session_token
 
     def has_role(self, *roles: str) -> bool:
         """True when the user holds one of the given roles."""

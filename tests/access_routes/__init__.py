@@ -2,7 +2,8 @@
 
 Each module defines ROUTES: endpoint -> (method, url template, expected status per role).
 URL templates may use {task}, {cohort}, {client}, {interview}, {opportunity}: ids of objects
-that belong to `coach`'s client `client` in the main organisation.
+that belong to `coach`'s client `client` in the main organisation; {client_user} is that
+client's user id.
 """
 
 ROLES = [
