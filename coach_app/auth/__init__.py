@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from coach_app.auth import routes  # noqa: E402,F401
+from coach_app.auth import routes, two_factor, two_factor_settings  # noqa: E402,F401

@@ -3,7 +3,8 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from coach_app.auth import bp
+from coach_app.auth import bp, two_factor
+from coach_app.auth.sessions import sign_in
 from coach_app.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm
 from coach_app.extensions import db
 from coach_app.forms import commit_or_report
@@ -37,8 +38,13 @@ def login():
             user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr)
             db.session.commit()
             if user is not None:
-                login_user(user)
-                return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+                next_url = _safe_next(request.args.get("next"))
+                # --- second factor hook (all logic in coach_app/auth/two_factor.py) ---
+                if two_factor.challenge_needed(user):
+                    return two_factor.start_challenge(user, next_url)
+                # --- end of the second factor hook ---
+                sign_in(user)
+                return redirect(next_url or url_for("main.index"))
             form.form_errors.append("That email and password do not match an account.")
             status = 401
     elif request.method == "POST":

@@ -15,6 +15,7 @@ from coach_app.models.opportunities import (
 from coach_app.models.preferences import OrganizationReminderPolicy, ReminderPreference
 from coach_app.models.reminders import Notification, OutboxMessage
 from coach_app.models.tasks import FollowUpTask
+from coach_app.models.two_factor import RecoveryCode, TrustedDevice, TwoFactor
 from coach_app.models.types import utcnow
 
 __all__ = [
@@ -36,9 +37,12 @@ __all__ = [
     "Organization",
     "OrganizationReminderPolicy",
     "OutboxMessage",
+    "RecoveryCode",
     "Referral",
     "ReminderPreference",
     "Role",
+    "TrustedDevice",
+    "TwoFactor",
     "User",
     "utcnow",
 ]
