@@ -4,8 +4,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from coach_app.auth import bp, two_factor
-from coach_app.auth.sessions import sign_in
 from coach_app.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm
+from coach_app.auth.sessions import sign_in
 from coach_app.extensions import db
 from coach_app.forms import commit_or_report
 from coach_app.services import ServiceError, accounts

@@ -73,6 +73,7 @@ def forget_all(user: User) -> int:
     count = len(listed(user))
     db.session.execute(delete(TrustedDevice).where(TrustedDevice.user_id == user.id))
     if count:
+        user = getattr(user, "_get_current_object", lambda: user)()  # not the proxy
         audit.record(
             organization_id=user.organization_id,
             actor_id=user.id,

@@ -105,9 +105,7 @@ def is_enabled(user: User) -> bool:
 def enrolment_required(user: User) -> bool:
     """True when the organisation requires a second factor this person has not set up yet."""
     return (
-        user.role in STAFF_ROLES
-        and user.organization.require_two_factor
-        and not is_enabled(user)
+        user.role in STAFF_ROLES and user.organization.require_two_factor and not is_enabled(user)
     )
 
 
@@ -187,7 +185,7 @@ def _current_step(now: float | None = None) -> int:
 def _matching_step(secret: str, code: str, now: float | None = None) -> int | None:
     # Newest step first; each candidate compared in constant time.
     code = re.sub(r"\s", "", code or "")
-    if not re.fullmatch(r"\d{6}", code):
+    if not re.fullmatch(r"[0-9]{6}", code):
         return None
     totp = pyotp.TOTP(secret)
     current = _current_step(now)
@@ -259,7 +257,7 @@ def check_code(user: User, code: str) -> str:
     if row is None or row.enabled_at is None:
         raise SecondFactorRefused("not_enabled", "Two-step sign-in is not on for this account.")
     digits = re.sub(r"\s", "", code or "")
-    if re.fullmatch(r"\d{6}", digits):
+    if re.fullmatch(r"[0-9]{6}", digits):
         _use_totp(user, row, digits)
         return "totp"
     _use_recovery_code(user, code)
@@ -402,6 +400,8 @@ def enabled_among(user_ids) -> set[int]:
 
 
 def _audit(user: User, action: str, details: dict | None = None, actor: User | None = None):
+    # Views pass Flask-Login's `current_user` proxy; the audit row names the real class.
+    user = getattr(user, "_get_current_object", lambda: user)()
     audit.record(
         organization_id=user.organization_id,
         actor_id=(actor or user).id,
