@@ -12,7 +12,7 @@ from coach_app.admin import bp
 from coach_app.extensions import db
 from coach_app.forms import commit_or_report
 from coach_app.models import Role, User
-from coach_app.services import two_factor
+from coach_app.services import two_factor_policy
 
 
 class RequireTwoFactorForm(FlaskForm):
@@ -29,12 +29,12 @@ def _people():
     people = db.session.scalars(
         scoped(User).where(User.password_hash.is_not(None)).order_by(User.role, User.name)
     ).all()
-    return people, two_factor.enabled_among(p.id for p in people)
+    return people, two_factor_policy.enabled_among(p.id for p in people)
 
 
 def _render(require_form, reset_form, status=200):
     people, enabled = _people()
-    staff = [p for p in people if p.role in two_factor.STAFF_ROLES]
+    staff = [p for p in people if p.role in two_factor_policy.STAFF_ROLES]
     return render_template(
         "admin/security.html",
         require_form=require_form,
@@ -65,7 +65,7 @@ def security():
         form.require_two_factor.data = current_user.organization.require_two_factor
     elif form.validate_on_submit():
         done, changed = commit_or_report(
-            form, lambda: two_factor.set_required(current_user, form.require_two_factor.data)
+            form, lambda: two_factor_policy.set_required(current_user, form.require_two_factor.data)
         )
         if done:
             if not changed:
@@ -91,7 +91,7 @@ def reset_two_factor():
     if form.validate_on_submit():
         person = get_visible_or_404(User, form.person.data)
         done, _ = commit_or_report(
-            form, lambda: two_factor.reset_by_admin(current_user, person, form.password.data)
+            form, lambda: two_factor_policy.reset_by_admin(current_user, person, form.password.data)
         )
         if done:
             flash(

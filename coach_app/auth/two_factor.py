@@ -26,7 +26,7 @@ from coach_app.auth.two_factor_forms import ChallengeForm
 from coach_app.extensions import db
 from coach_app.forms import apply_service_error
 from coach_app.models import User
-from coach_app.services import trusted_devices
+from coach_app.services import trusted_devices, two_factor_policy
 from coach_app.services import two_factor as service
 
 PENDING_KEY = "two_factor_pending"
@@ -188,7 +188,7 @@ def require_enrolment():
     endpoint = request.endpoint or ""
     if endpoint in OPEN_ENDPOINTS or endpoint.startswith("auth."):
         return None
-    if not service.enrolment_required(current_user):
+    if not two_factor_policy.enrolment_required(current_user):
         return None
     if request.method in ("GET", "HEAD"):
         flash(

@@ -10,7 +10,7 @@ from coach_app.auth.two_factor import forget_device_cookie
 from coach_app.auth.two_factor_forms import ActionForm, ConfirmForm, PasswordAndCodeForm
 from coach_app.extensions import db
 from coach_app.forms import apply_service_error
-from coach_app.services import ServiceError, trusted_devices
+from coach_app.services import ServiceError, trusted_devices, two_factor_policy
 from coach_app.services import two_factor as service
 
 
@@ -40,7 +40,7 @@ def _page(status: int = 200, **forms):
     user = current_user
     context = {
         "enabled": service.is_enabled(user),
-        "required": service.enrolment_required(user),
+        "required": two_factor_policy.enrolment_required(user),
         "action_form": ActionForm(),
         "confirm_form": forms.get("confirm_form") or ConfirmForm(),
         "codes_form": forms.get("codes_form") or PasswordAndCodeForm(prefix="codes"),

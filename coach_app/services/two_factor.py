@@ -1,6 +1,5 @@
 """The second factor: TOTP enrolment and checks, single-use recovery codes (caller commits)."""
 
-import base64
 import hashlib
 import hmac
 import re
@@ -9,7 +8,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pyotp
-from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from coach_app.extensions import db
@@ -17,7 +15,6 @@ from coach_app.models import (
     AuditEvent,
     OutboxMessage,
     RecoveryCode,
-    Role,
     TrustedDevice,
     TwoFactor,
     User,
@@ -25,6 +22,7 @@ from coach_app.models import (
 )
 from coach_app.services import ServiceError
 from coach_app.services.outbox import queue_email
+from coach_app.services.sealing import seal, unseal
 
 ISSUER = "Followthrough"
 STEP_SECONDS = 30
@@ -35,7 +33,6 @@ RECOVERY_CODE_CHARS = 16  # base32: 80 bits, salted and hashed (ASVS 2.6.2)
 # Wrong codes per account, across every browser, before the challenge pauses for a while.
 MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=15)
-STAFF_ROLES = (Role.ADMIN, Role.COACH)
 
 WRONG_CODE = "That code is not right. Use the current code from your app, or a recovery code."
 
@@ -46,41 +43,6 @@ class SecondFactorRefused(ServiceError):
     def __init__(self, reason: str, message: str = WRONG_CODE, field: str = "code"):
         super().__init__(message, field)
         self.reason = reason
-
-
-# --- the secret at rest ------------------------------------------------------------------
-
-
-def _fernet():
-    # Fernet (AES-128-CBC + HMAC-SHA256) when the `cryptography` package is installed; the
-    # key is derived from SECRET_KEY, so a database dump alone does not reveal the secrets.
-    try:
-        from cryptography.fernet import Fernet
-    except ImportError:
-        return None
-    key = hmac.new(
-        current_app.config["SECRET_KEY"].encode(), b"followthrough:two-factor-secret", "sha256"
-    ).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def seal(secret: str) -> str:
-    """The stored form of a TOTP secret; its prefix names the scheme, so both kinds can be read."""
-    fernet = _fernet()
-    if fernet is None:
-        return "plain:" + secret
-    return "fernet:" + fernet.encrypt(secret.encode()).decode()
-
-
-def unseal(stored: str) -> str:
-    """The TOTP secret from its stored form."""
-    scheme, _, body = stored.partition(":")
-    if scheme == "plain":
-        return body
-    fernet = _fernet()
-    if scheme != "fernet" or fernet is None:
-        raise RuntimeError("this two-factor secret cannot be read: install `cryptography`")
-    return fernet.decrypt(body.encode()).decode()
 
 
 # --- state --------------------------------------------------------------------------------
@@ -99,13 +61,6 @@ def is_enabled(user: User) -> bool:
             )
         )
         is not None
-    )
-
-
-def enrolment_required(user: User) -> bool:
-    """True when the organisation requires a second factor this person has not set up yet."""
-    return (
-        user.role in STAFF_ROLES and user.organization.require_two_factor and not is_enabled(user)
     )
 
 
@@ -167,7 +122,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     row.enabled_at = datetime.now(UTC)
     row.last_used_step = step
     codes = _replace_recovery_codes(user)
-    _audit(user, "two_factor.enabled")
+    audit_event(user, "two_factor.enabled")
     return codes
 
 
@@ -245,7 +200,7 @@ def _use_recovery_code(user: User, code: str) -> None:
     )
     if result.rowcount != 1:
         raise SecondFactorRefused("reused", "That recovery code has already been used.")
-    _audit(user, "two_factor.recovery_code_used", {"remaining": len(unused) - 1})
+    audit_event(user, "two_factor.recovery_code_used", {"remaining": len(unused) - 1})
 
 
 def check_code(user: User, code: str) -> str:
@@ -266,7 +221,7 @@ def check_code(user: User, code: str) -> str:
 
 def record_failure(user: User, reason: str, where: str = "sign-in") -> None:
     """Audit a refused code (these rows also drive the per-account pause); caller commits."""
-    _audit(user, "two_factor.challenge_failed", {"reason": reason, "where": where})
+    audit_event(user, "two_factor.challenge_failed", {"reason": reason, "where": where})
     if reason == "reused":
         _warn_of_reuse(user)
 
@@ -325,32 +280,19 @@ def regenerate_recovery_codes(user: User, password: str, code: str) -> list[str]
     """Replace every recovery code with ten new ones (password and a code required)."""
     _check_password_and_code(user, password, code)
     codes = _replace_recovery_codes(user)
-    _audit(user, "two_factor.recovery_codes_regenerated")
+    audit_event(user, "two_factor.recovery_codes_regenerated")
     return codes
 
 
 def disable(user: User, password: str, code: str) -> None:
     """Turn the second factor off (password and a code required); devices are forgotten."""
     _check_password_and_code(user, password, code)
-    _remove_everything(user)
-    _audit(user, "two_factor.disabled")
+    remove_everything(user)
+    audit_event(user, "two_factor.disabled")
 
 
-def reset_by_admin(admin: User, person: User, admin_password: str) -> None:
-    """An admin turns off someone's lost second factor (their own password required)."""
-    if person.id == admin.id:
-        raise ServiceError("Turn your own off from your two-step sign-in page.")
-    if person.organization_id != admin.organization_id:
-        raise ServiceError("That person is not in your organisation.")
-    if not admin.check_password(admin_password or ""):
-        raise ServiceError("Your password is not right.", "password")
-    if not is_enabled(person):
-        raise ServiceError(f"{person.name} has no second factor to reset.")
-    _remove_everything(person)
-    _audit(person, "two_factor.disabled", {"by_admin": True}, actor=admin)
-
-
-def _remove_everything(user: User) -> None:
+def remove_everything(user: User) -> None:
+    """Delete the secret, recovery codes and remembered devices of `user` (caller audits)."""
     for model in (RecoveryCode, TrustedDevice, TwoFactor):
         db.session.execute(delete(model).where(model.user_id == user.id))
 
@@ -369,37 +311,8 @@ def _replace_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-# --- the organisation's requirement -------------------------------------------------------
-
-
-def set_required(admin: User, required: bool) -> bool:
-    """Require (or stop requiring) a second factor for admins and coaches; True if changed."""
-    organization = admin.organization
-    if bool(organization.require_two_factor) == bool(required):
-        return False
-    organization.require_two_factor = bool(required)
-    audit.record(
-        organization_id=organization.id,
-        actor_id=admin.id,
-        action="org.two_factor_required_changed",
-        obj=organization,
-        details={"required": bool(required)},
-    )
-    return True
-
-
-def enabled_among(user_ids) -> set[int]:
-    """The ids, among `user_ids`, of people whose second factor is on."""
-    return set(
-        db.session.scalars(
-            select(TwoFactor.user_id).where(
-                TwoFactor.user_id.in_(list(user_ids)), TwoFactor.enabled_at.is_not(None)
-            )
-        )
-    )
-
-
-def _audit(user: User, action: str, details: dict | None = None, actor: User | None = None):
+def audit_event(user: User, action: str, details: dict | None = None, actor: User | None = None):
+    """Audit a second-factor change on `user`'s account (caller commits)."""
     # Views pass Flask-Login's `current_user` proxy; the audit row names the real class.
     user = getattr(user, "_get_current_object", lambda: user)()
     audit.record(
