@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from coach_app.auth import recovery_routes, routes, session_routes  # noqa: E402,F401
+from coach_app.auth import (  # noqa: E402,F401
+    recovery_routes,
+    routes,
+    session_routes,
+    two_factor,
+    two_factor_settings,
+)

@@ -113,3 +113,13 @@ token_link_per_token = limiter.limit(
     methods=["POST"],
     error_message=TOO_MANY_FOR_ACCOUNT,
 )
+
+# Wrong second-factor codes per address: the challenge, and the pages that take a code.
+second_factor_per_address = limiter.shared_limit(
+    _setting("LOGIN_IP_LIMIT"),
+    scope="second-factor-address",
+    key_func=client_address,
+    methods=["POST"],
+    deduct_when=_refused,
+    error_message=TOO_MANY_FROM_HERE,
+)

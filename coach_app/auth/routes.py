@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from coach_app.auth import bp, limits, sessions
+from coach_app.auth import bp, limits, sessions, two_factor
 from coach_app.auth.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
@@ -54,8 +54,12 @@ def login():
         )
         db.session.commit()
         if result.user is not None:
+            next_url = _safe_next(request.args.get("next"))
+            # The second factor, when on, comes before the session (coach_app/auth/two_factor.py).
+            if two_factor.challenge_needed(result.user):
+                return two_factor.start_challenge(result.user, next_url)
             sessions.sign_in(result.user, method="password")
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+            return redirect(next_url or url_for("main.index"))
         if result.wait is not None:
             form.form_errors.append(_wait_message(result.wait))
             status = 429
