@@ -101,6 +101,7 @@ def test_filter_by_person(app, world, log, as_user):
     [
         "actor=abc",
         "actor=99999999999999999999",
+        "actor=2147483648",
         "start=2026-13-45",
         "end=yesterday",
         "start=2026-03-11&end=2026-03-10",

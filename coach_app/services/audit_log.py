@@ -20,6 +20,7 @@ from coach_app.services.people_lists import Page
 PER_PAGE = 50
 CSV_CHUNK = 1000
 MAX_ACTION_LENGTH = 64
+MAX_ID = 2**31 - 1
 
 # Readable labels; an action not listed here is shown by its raw name.
 ACTION_LABELS = {
@@ -97,7 +98,8 @@ class AuditFilters:
         filters = cls()
         actor = (args.get("actor") or "").strip()
         if actor:
-            if actor.isdigit() and len(actor) <= 12:
+            # Within a 32-bit id: a larger number is no one, and PostgreSQL's integer refuses it.
+            if actor.isdigit() and len(actor) <= 10 and int(actor) <= MAX_ID:
                 filters.actor_id = int(actor)
             else:
                 filters.errors["actor"] = "Choose a person from the list."
