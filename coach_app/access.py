@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, false, select, true
 
 from coach_app.extensions import db
 from coach_app.models import (
+    AuditEvent,
     ClientProfile,
     CoachingNote,
     Cohort,
@@ -126,6 +127,11 @@ SCOPES = {
     UserSession: lambda user: UserSession.user_id == user.id,
     OutboxMessage: lambda user: (
         (OutboxMessage.organization_id == user.organization_id)
+        & (true() if user.role == Role.ADMIN else false())
+    ),
+    # The audit log: an organisation's admins read all of it; nobody else reads any of it.
+    AuditEvent: lambda user: (
+        (AuditEvent.organization_id == user.organization_id)
         & (true() if user.role == Role.ADMIN else false())
     ),
 }

@@ -41,6 +41,9 @@ def objects(world):
         "client": world.profile.id,
         "interview": interview.id,
         "opportunity": interview.opportunity_id,
+        # People by user id (admin pages act on accounts, staff and clients alike).
+        "admin_user": world.admin.id,
+        "coach_user": world.coach.id,
         "client_user": world.client_user.id,
     }
 

@@ -158,6 +158,8 @@ def test_reset_clears_the_backoff_and_makes_the_browser_known(app, world):
 
 def test_admin_sends_a_reset_to_someone_in_the_organisation(app, world, as_user):
     admin = as_user(world.admin)
+    page = admin.get(f"/admin/people/{world.coach.id}").get_data(as_text=True)
+    assert f'action="/auth/reset/send/{world.coach.id}"' in page
     response = admin.post(f"/auth/reset/send/{world.coach.id}", follow_redirects=True)
     assert f"A password reset link was sent to {world.coach.email}" in response.text
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "password_reset"))

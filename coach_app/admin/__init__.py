@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from coach_app.admin import ops, routes, security  # noqa: E402,F401
+from coach_app.admin import audit, ops, people, routes, security  # noqa: E402,F401

@@ -63,3 +63,19 @@ class ReminderPolicyForm(FlaskForm):
     quiet_start = TimeField("Quiet hours start", validators=[InputRequired()])
     quiet_end = TimeField("Quiet hours end", validators=[InputRequired()])
     digest_at = TimeField("Coach digest at", validators=[InputRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: its CSRF token is what a confirmation button posts."""
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(
+        "Role",
+        choices=[
+            SelectChoice("coach", "Coach"),
+            SelectChoice("organizer", "Workshop organizer"),
+            SelectChoice("admin", "Admin"),
+        ],
+        validate_choice=True,
+    )

@@ -73,4 +73,4 @@ def send_reset(user_id: int):
         db.session.commit()
         dispatch_due_now()
         flash(f"A password reset link was sent to {user.email}.", "success")
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.person", user_id=user.id))

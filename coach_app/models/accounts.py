@@ -45,6 +45,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set by an admin's deactivation; archiving a client turns `active` off but leaves this
+    # empty, so restoring the client never undoes an admin's decision.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -11,7 +11,12 @@ from coach_app.models.types import UTCDateTime, utcnow
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_org_created", "organization_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_org_created", "organization_id", "created_at"),
+        # The audit page's person filter: one person's events, newest first, without reading
+        # the whole organisation's log.
+        Index("ix_audit_events_org_actor_created", "organization_id", "actor_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import available_timezones
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, Invitation, Role, User, audit
@@ -163,6 +163,20 @@ def issue_invitation(user: User, invited_by: User | None, *, workshop: str | Non
         link=link,
     )
     return token
+
+
+def revoke_open_invitations(user_id: int, now: datetime | None = None) -> int:
+    """Revoke the person's invitation links not yet used (their account was switched off)."""
+    return db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.user_id == user_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=now or datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def invitation_link(token: str) -> str:

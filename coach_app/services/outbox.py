@@ -61,6 +61,16 @@ def dispatch_due_now() -> None:
         log.warning("could not reach the queue, the sweep will send later: %s", error)
 
 
+def cancel_pending_for_recipient(user_id: int, reason: str) -> int:
+    """Cancel every message still waiting for this person (their account was switched off)."""
+    return db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.recipient_id == user_id, OutboxMessage.status == "pending")
+        .values(status="cancelled", status_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def retry_failed(message: OutboxMessage, *, actor: User | None = None, now=None) -> bool:
     """Put a failed row back in the queue with a fresh set of attempts (admin action)."""
     now = now or datetime.now(UTC)

@@ -161,11 +161,23 @@ def save_preferences(user: User, choices: dict[str, Iterable[str]]) -> ReminderP
         user_id=user.id, channels={}
     )
     stored = dict(pref.channels or {})
+    changed = {}
     for kind in kinds_for_role(user.role):
         chosen = set(choices.get(kind, ()))
         stored[kind] = [c for c in policy.CHANNELS if c in chosen]
+        if set(stored[kind]) != pref.channels_for(kind):
+            changed[kind] = stored[kind]
     pref.channels = stored
     db.session.add(pref)
+    # Audited in the service, so every way of saving preferences (page, API) is recorded.
+    if changed:
+        audit.record(
+            organization_id=user.organization_id,
+            actor_id=user.id,
+            action="preferences.changed",
+            obj=user,
+            details={"channels": changed},
+        )
     return pref
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import abort
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import selectinload
 
 from coach_app.access import client_scope
@@ -26,10 +26,8 @@ from coach_app.models import (
     CohortRequest,
     FollowUpTask,
     Interview,
-    Invitation,
     Notification,
     Opportunity,
-    OutboxMessage,
     Role,
     User,
     audit,
@@ -48,7 +46,8 @@ from coach_app.playbook.measures_sql import (
 )
 from coach_app.playbook.sql import task_status_case
 from coach_app.services import ServiceError, reminders
-from coach_app.services.accounts import invite_client
+from coach_app.services.accounts import invite_client, revoke_open_invitations
+from coach_app.services.outbox import cancel_pending_for_recipient
 from coach_app.urls import absolute_url
 
 MAX_NOTE_LENGTH = 5000
@@ -93,22 +92,8 @@ def archive_client(*, client: ClientProfile, actor: User, now: datetime | None =
         return False
     client.archived_at = now
     client.user.active = False
-    db.session.execute(
-        update(Invitation)
-        .where(
-            Invitation.user_id == client.user_id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    cancelled = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.recipient_id == client.user_id, OutboxMessage.status == "pending")
-        .values(status="cancelled")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    revoke_open_invitations(client.user_id, now)
+    cancelled = cancel_pending_for_recipient(client.user_id, "client archived")
     audit.record(
         organization_id=client.organization_id,
         actor_id=actor.id,
@@ -126,7 +111,22 @@ def restore_client(*, client: ClientProfile, actor: User, now: datetime | None =
         return False
     client.archived_at = None
     # Sign-in only works once a password is set; an invited-only client needs a new invitation.
-    client.user.active = True
+    # An account an admin deactivated stays off: restoring the coaching does not undo that.
+    client.user.active = client.user.deactivated_at is None
+    if client.user.active:
+        replan_reminders(client, now=now)
+    audit.record(
+        organization_id=client.organization_id,
+        actor_id=actor.id,
+        action="client.restored",
+        obj=client,
+    )
+    return True
+
+
+def replan_reminders(client: ClientProfile, *, now: datetime | None = None) -> int:
+    """Plan reminders again for the client's open tasks not yet due (sign-in came back)."""
+    now = _now(now)
     open_tasks = db.session.scalars(
         select(FollowUpTask).where(
             FollowUpTask.client_id == client.id,
@@ -135,14 +135,7 @@ def restore_client(*, client: ClientProfile, actor: User, now: datetime | None =
             FollowUpTask.due_at >= now,
         )
     ).all()
-    reminders.plan_for_tasks(open_tasks, now=now, replace=True)
-    audit.record(
-        organization_id=client.organization_id,
-        actor_id=actor.id,
-        action="client.restored",
-        obj=client,
-    )
-    return True
+    return reminders.plan_for_tasks(open_tasks, now=now, replace=True)
 
 
 def _coach_in_org(coach_id, organization_id: int, field_name: str = "coach") -> User:
