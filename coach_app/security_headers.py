@@ -17,7 +17,7 @@
 
 import secrets
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 
 NONCE_BYTES = 16
 HSTS_SECONDS = 63072000  # two years, the value hstspreload.org asks for
@@ -25,6 +25,7 @@ HSTS_SECONDS = 63072000  # two years, the value hstspreload.org asks for
 # code. Everything else is built per request and may show personal data.
 _STATIC_PREFIXES = ("/static/", "/analytics/_dash-component-suites/", "/analytics/assets/")
 DASHBOARD_PREFIX = "/analytics"
+_NONCE_KEY = "followthrough.csp_nonce"
 
 _COMMON = {
     "X-Content-Type-Options": "nosniff",
@@ -37,9 +38,10 @@ _COMMON = {
 
 def csp_nonce() -> str:
     """This request's CSP nonce (made on first use); put it on every inline <script>."""
-    nonce = g.get("csp_nonce")
+    # Kept on the request, not on `g`: an app context can outlive one request (tests, CLI).
+    nonce = request.environ.get(_NONCE_KEY)
     if nonce is None:
-        nonce = g.csp_nonce = secrets.token_urlsafe(NONCE_BYTES)
+        nonce = request.environ[_NONCE_KEY] = secrets.token_urlsafe(NONCE_BYTES)
     return nonce
 
 
