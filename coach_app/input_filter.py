@@ -57,7 +57,6 @@ def refuse_control_characters():
         _refuse(where)
 
 
-
 def register(app: Flask) -> None:
     """Install the filter; call before any other before_request hook that reads the database."""
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_control_characters)

@@ -99,9 +99,7 @@ def set_security_headers(response):
         csp_nonce(), dashboard=dashboard, dash_hashes=hashes
     )
     if current_app.config.get("PREFERRED_URL_SCHEME") == "https":
-        response.headers["Strict-Transport-Security"] = (
-            f"max-age={HSTS_SECONDS}; includeSubDomains"
-        )
+        response.headers["Strict-Transport-Security"] = f"max-age={HSTS_SECONDS}; includeSubDomains"
     if not is_static(request.path):
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)

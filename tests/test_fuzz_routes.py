@@ -22,9 +22,10 @@ import re
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import event, text
 from werkzeug.datastructures import MultiDict
 
 from coach_app.extensions import db
@@ -37,6 +38,9 @@ EXAMPLES = int(os.environ.get("FT_FUZZ_EXAMPLES", "300"))
 ROLES = ["anon", "admin", "coach", "client", "organizer", "foreign_admin"]
 # Tables a refused request may still write: the record of the refusal itself.
 BOOKKEEPING = re.compile(r"attempt|audit|session", re.I)
+# Tables any request may write, GET included (none today; server-side sessions may add a
+# "last seen" table).
+GET_MAY_WRITE = frozenset()
 # Query keys the views read (found in the code, not on the pages' forms).
 QUERY_KEYS = [
     "q", "cohort", "coach", "page", "per_page", "sort", "dir", "overdue", "archived", "rule",
@@ -85,6 +89,29 @@ def _users(world):
         "organizer": world.organizer,
         "foreign_admin": world.foreign_admin,
     }
+
+
+class WriteRecorder:
+    """Records INSERT/UPDATE/DELETE statements run on the engine while active."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements = []
+        self.active = False
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn, _cursor, statement, *_args):
+        head = statement.lstrip().split(None, 3)
+        if self.active and head and head[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            table = head[2] if head[0].upper() != "UPDATE" else head[1]
+            if table.strip('"') not in GET_MAY_WRITE:
+                self.statements.append(statement.split("\n")[0][:120])
 
 
 class Fuzzer:
@@ -156,9 +183,11 @@ def fuzzer(app, world, objects):  # noqa: F811
 
 def _check(fuzzer, role, method, url, query, form):
     before = row_counts()
-    response = fuzzer.browser(role).open(url, method=method, query_string=query, data=form)
+    with WriteRecorder(db.engine) as recorder:
+        recorder.active = method == "GET"
+        response = fuzzer.browser(role).open(url, method=method, query_string=query, data=form)
     status = response.status_code
-    event(f"answer {status // 100}xx")  # shown with --hypothesis-show-statistics
+    hypothesis_event(f"answer {status // 100}xx")  # shown with --hypothesis-show-statistics
     where = f"{method} {url} as {role} query={query!r:.300} form={form!r:.300}"
     db.session.rollback()  # what a request's teardown does outside tests
     assert status < 500 or (status == 503 and url == "/readyz"), f"{status} for {where}"
@@ -170,6 +199,7 @@ def _check(fuzzer, role, method, url, query, form):
             if before[table] != after[table] and not BOOKKEEPING.search(table)
         }
         assert not changed, f"{status} for {where} changed rows: {changed}"
+    assert not recorder.statements, f"{status} for {where} wrote: {recorder.statements}"
 
 
 fuzz_settings = settings(

@@ -24,6 +24,7 @@ bp = Blueprint("main", __name__)
 class ConfirmForm(FlaskForm):
     """An empty form: the CSRF-protected button that confirms an action."""
 
+
 HOME_BY_ROLE = {
     Role.ADMIN: "admin.users",
     Role.COACH: "coach.pipeline",
