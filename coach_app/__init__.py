@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -89,6 +90,16 @@ def _tune_sqlite(engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def register_security(app: Flask) -> None:
+    """Input filter, bounded `<int:>` ids and security headers (before any route or hook)."""
+    from coach_app import input_filter, security_headers
+    from coach_app.access import register_id_converter
+
+    register_id_converter(app)
+    input_filter.register(app)
+    security_headers.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

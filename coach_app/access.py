@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import bindparam, false, select, true
+from werkzeug.routing import IntegerConverter
 
 from coach_app.extensions import db
 from coach_app.models import (
@@ -145,11 +146,38 @@ def scoped(model, user=None):
     return select(model).where(SCOPES[model](user))
 
 
+# Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number cannot name a row, and as a
+# query parameter it raises NumericValueOutOfRange there (OverflowError past 2^63 on SQLite).
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value) -> int | None:
+    """`value` as a row id, or None when it is not a whole number in the id column's range."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` limited to the id columns' range: a larger number is a 404, not a 500."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def register_id_converter(app) -> None:
+    """Make `<int:...>` the bounded converter; call before any blueprint adds its routes."""
+    app.url_map.converters["int"] = IdConverter
+
+
 def get_visible_or_404(model, object_id, user=None):
     """Load one object as the current user may see it, or answer 404."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
+    object_id = parse_id(object_id)
+    if object_id is None:
         abort(404)
     obj = db.session.scalar(scoped(model, user).where(model.id == object_id))
     if obj is None:

@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -10,6 +11,25 @@ def _bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def url_scheme(base_url: str) -> str:
+    """PREFERRED_URL_SCHEME from the environment, else the scheme of BASE_URL."""
+    return os.environ.get("PREFERRED_URL_SCHEME") or urlsplit(base_url).scheme or "http"
+
+
+def cookies_secure_by_default(base_url: str) -> bool:
+    """Secure cookies unless the portal is served over plain http on this machine (`make run`).
+
+    "Production" is any address that is not the loopback interface over http: a deployment
+    reached by other machines must use HTTPS, and its cookies must never travel in clear.
+    SESSION_COOKIE_SECURE=0 turns this off explicitly (a test rig on a LAN, say).
+    """
+    parts = urlsplit(base_url)
+    return not (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS)
 
 
 def load_secret_key(instance_path: Path) -> str:
@@ -38,12 +58,15 @@ def from_environment(instance_path: Path) -> dict:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    secure_cookies = _bool("SESSION_COOKIE_SECURE", cookies_secure_by_default(base_url))
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", "followthrough"),
-        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": base_url,
+        "PREFERRED_URL_SCHEME": url_scheme(base_url),
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
@@ -85,8 +108,9 @@ def from_environment(instance_path: Path) -> dict:
         "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
-        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "25")),

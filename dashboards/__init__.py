@@ -17,9 +17,11 @@
 from pathlib import Path
 
 import dash
+from dash.exceptions import DependencyException
 from flask import Flask, abort, current_app, jsonify, render_template_string, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import NotFound
 
 from coach_app.extensions import csrf, login_manager
 from dashboards import data
@@ -103,6 +105,11 @@ def hand_csrf_token(response):
     return response
 
 
+def _unknown_component_file(_error):
+    # Dash raises this for a component-suites path naming no registered file: a 404, not a 500.
+    return current_app.handle_http_exception(NotFound())
+
+
 def init_dashboard(server: Flask) -> dash.Dash:
     """Mount the Dash app on `server` at /analytics/ with its guard, CSRF and exports."""
     from dashboards import callbacks, layout
@@ -130,5 +137,6 @@ def init_dashboard(server: Flask) -> dash.Dash:
     csrf.exempt(DASH_DISPATCH_VIEW)
     server.before_request(guard)
     server.after_request(hand_csrf_token)
+    server.register_error_handler(DependencyException, _unknown_component_file)
     server.extensions["dash"] = app
     return app

@@ -1,7 +1,17 @@
 """Home redirect by role, health checks, notifications."""
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import update
 
 from coach_app.access import scoped
@@ -9,6 +19,11 @@ from coach_app.extensions import db
 from coach_app.models import Notification, Role, utcnow
 
 bp = Blueprint("main", __name__)
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: the CSRF-protected button that confirms an action."""
+
 
 HOME_BY_ROLE = {
     Role.ADMIN: "admin.users",
@@ -58,14 +73,25 @@ def readyz():
 @bp.get("/notifications")
 @login_required
 def notifications():
-    """The current user's notifications, newest first; opening the page marks them read."""
+    """The current user's notifications, newest first (reading the page changes nothing)."""
     items = db.session.scalars(
         scoped(Notification).order_by(Notification.created_at.desc()).limit(100)
     ).all()
-    db.session.execute(
+    return render_template("main/notifications.html", items=items, form=ConfirmForm())
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_notifications_read():
+    """Mark all of the current user's notifications read (the page's button)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired. Reload the page and try again.")
+    marked = db.session.execute(
         update(Notification)
         .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
-    )
+    ).rowcount
     db.session.commit()
-    return render_template("main/notifications.html", items=items)
+    if marked:
+        flash("All notifications are marked as read.", "success")
+    return redirect(url_for("main.notifications"))

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from coach_app.access import get_visible_or_404, roles_required
+from coach_app.access import get_visible_or_404, parse_id, roles_required
 from coach_app.extensions import csrf, db
 from coach_app.models import FollowUpTask, Role, User
 from coach_app.playbook import RULES, Rule
@@ -94,15 +94,21 @@ def snooze_task(task_id: int):
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the signed token is the credential; RFC 8058 clients POST without a form
 def unsubscribe(token: str):
-    """One-click unsubscribe from a reminder email: GET asks to confirm, POST turns it off."""
-    parsed = service.read_unsubscribe_token(token)
-    user = db.session.get(User, parsed[0]) if parsed else None
+    """One-click unsubscribe from a reminder email: GET asks to confirm, POST turns it off.
+
+    The page never names the account (no email address): anyone the email was forwarded to
+    can open the link. Links older than a year answer 410 and point to the settings page.
+    """
+    status, parsed = service.check_unsubscribe_token(token)
+    if status == service.UNSUBSCRIBE_EXPIRED:
+        settings_url = url_for("reminders.settings")
+        return render_template("reminders/unsubscribe_expired.html", settings_url=settings_url), 410
+    user = db.session.get(User, parsed[0]) if parsed and parse_id(parsed[0]) else None
     if user is None:
         abort(404, description="This unsubscribe link is not valid.")
-    kinds = parsed[1]
-    labels = [policy.KIND_LABELS[k] for k in kinds]
+    labels = [policy.KIND_LABELS[k] for k in parsed[1]]
     if request.method == "POST":
-        service.unsubscribe(user, kinds)
+        service.unsubscribe(user, parsed[1])
         db.session.commit()
-        return render_template("reminders/unsubscribed.html", labels=labels, email=user.email)
-    return render_template("reminders/unsubscribe.html", labels=labels, email=user.email)
+        return render_template("reminders/unsubscribed.html", labels=labels)
+    return render_template("reminders/unsubscribe.html", labels=labels)

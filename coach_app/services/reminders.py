@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import case, func, select, update
 
 from coach_app.extensions import db
@@ -200,25 +200,55 @@ def effective_channels(
     return base & wanted & org_policy.channels
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="reminders-unsubscribe")
+UNSUBSCRIBE_SALT = "reminders-unsubscribe"
+UNSUBSCRIBE_MAX_AGE_DAYS = 365
+UNSUBSCRIBE_VALID, UNSUBSCRIBE_EXPIRED, UNSUBSCRIBE_INVALID = "valid", "expired", "invalid"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
 
 
 def unsubscribe_token(user_id: int, kinds: Iterable[str]) -> str:
-    """A signed token that turns off email for these kinds for this person (no login needed)."""
+    """A signed, dated token that turns off email for these kinds for this person (no login)."""
     return _serializer().dumps([user_id, sorted(set(kinds))])
 
 
-def read_unsubscribe_token(token: str) -> tuple[int, list[str]] | None:
-    """(user id, kinds) from a token, or None when it is forged or malformed."""
-    try:
-        user_id, kinds = _serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
+def _payload(value) -> tuple[int, list[str]] | None:
+    if not isinstance(value, list) or len(value) != 2:
         return None
-    if not isinstance(user_id, int) or not isinstance(kinds, list):
+    user_id, kinds = value
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or not isinstance(kinds, list):
         return None
-    kinds = [k for k in kinds if k in policy.KINDS]
+    kinds = [k for k in kinds if isinstance(k, str) and k in policy.KINDS]
     return (user_id, kinds) if kinds else None
+
+
+def check_unsubscribe_token(token: str) -> tuple[str, tuple[int, list[str]] | None]:
+    """(status, (user id, kinds)): valid, expired (older than a year) or invalid.
+
+    Links sent before tokens were dated carry no date, so their age is unknown: they count
+    as expired, which sends the person to sign in rather than honouring a link forever.
+    """
+    max_age = current_app.config.get("UNSUBSCRIBE_MAX_AGE_DAYS", UNSUBSCRIBE_MAX_AGE_DAYS)
+    try:
+        payload = _payload(_serializer().loads(token, max_age=max_age * 86400))
+        return (UNSUBSCRIBE_VALID, payload) if payload else (UNSUBSCRIBE_INVALID, None)
+    except SignatureExpired:
+        return UNSUBSCRIBE_EXPIRED, None
+    except (BadSignature, ValueError, TypeError):
+        pass
+    try:
+        URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return UNSUBSCRIBE_INVALID, None
+    return UNSUBSCRIBE_EXPIRED, None
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, list[str]] | None:
+    """(user id, kinds) from a token, or None when it is forged, malformed or expired."""
+    status, payload = check_unsubscribe_token(token)
+    return payload if status == UNSUBSCRIBE_VALID else None
 
 
 def unsubscribe_link(user_id: int, kinds: Iterable[str]) -> str:
@@ -244,9 +274,9 @@ def unsubscribe(user: User, kinds: Iterable[str]) -> list[str]:
         audit.record(
             organization_id=user.organization_id,
             actor_id=user.id,
-            action="reminders.unsubscribed",
+            action="preferences.changed",
             obj=user,
-            details={"kinds": changed},
+            details={"via": "unsubscribe link", "kinds": changed, "email": "off"},
         )
     return changed
 
