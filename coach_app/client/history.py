@@ -146,6 +146,7 @@ def delete_interview(interview_id: int):
             latest = checklist.latest_interview_id(opportunity)
             return redirect(_back_to(latest, client_id))
     status = 400 if request.method == "POST" else 200
+    form.confirm.data = "delete"
     return render_template(
         "client/delete_interview.html",
         form=form,
@@ -177,6 +178,7 @@ def delete_opportunity(opportunity_id: int):
             )
             return redirect(_back_to(None, client_id))
     status = 400 if request.method == "POST" else 200
+    form.confirm.data = "delete"
     latest = checklist.latest_interview_id(opportunity)
     return render_template(
         "client/delete_opportunity.html",

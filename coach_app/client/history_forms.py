@@ -38,4 +38,5 @@ class EditInterviewForm(InterviewForm):
 class ConfirmDeleteForm(FlaskForm):
     """The confirmation button of a deletion (an empty post deletes nothing)."""
 
-    confirm = HiddenField(default="delete", validators=[AnyOf(["delete"], "Confirm the deletion.")])
+    # No default: a post without the page's button (data "delete") must not validate.
+    confirm = HiddenField(validators=[AnyOf(["delete"], "Confirm the deletion.")])
