@@ -199,9 +199,7 @@ def _snapshot(interview):
     )
 
 
-def test_editing_to_an_invalid_time_refuses_with_a_field_error_and_changes_nothing(
-    world, as_user
-):
+def test_editing_to_an_invalid_time_refuses_with_a_field_error_and_changes_nothing(world, as_user):
     interview = interview_for(world.profile, world.client_user)  # started 3 hours ago
     complete_task(task=tasks_of(interview)["notes"], actor=world.client_user)
     db.session.commit()
@@ -312,9 +310,7 @@ def test_after_a_decision_the_superseded_check_in_stays_waived(world):
 
 def test_deleting_an_earlier_round_renumbers_the_later_ones(world):
     now = datetime.now(UTC)
-    rounds = [
-        interview_for(world.profile, world.client_user, start_at=now - timedelta(days=5))
-    ]
+    rounds = [interview_for(world.profile, world.client_user, start_at=now - timedelta(days=5))]
     for days in (3, 0.1):
         rounds.append(
             interview_for(
@@ -349,9 +345,7 @@ def test_deleting_keeps_sent_reminder_history_and_drops_the_rest(world, as_user)
     interview = interview_for(world.profile, world.client_user, referrals=["Lee Park"])
     task_ids = [t.id for t in tasks_of(interview).values()]
     rows = db.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.task_id.in_(task_ids))
-        .order_by(OutboxMessage.id)
+        select(OutboxMessage).where(OutboxMessage.task_id.in_(task_ids)).order_by(OutboxMessage.id)
     ).all()
     assert len(rows) >= 2
     sent, others = rows[0], rows[1:]
@@ -442,9 +436,7 @@ def test_a_deleted_opportunity_leaves_every_figure(world):
     assert count(OpportunityFact, OpportunityFact.opportunity_id == opportunity_id) == 0
     assert db.session.get(Opportunity, opportunity_id) is None
     assert _figures(world, at) == alone
-    event = db.session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "opportunity.deleted")
-    )
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "opportunity.deleted"))
     assert event.details["interviews"] == 2 and "Wrong" not in json.dumps(event.details)
 
 
@@ -504,9 +496,7 @@ def test_a_future_interview_is_saved_with_a_warning_and_its_tasks_open_once_star
     world, as_user, noon_client
 ):
     browser = as_user(world.client_user)
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).astimezone(
-        ZoneInfo(noon_client)
-    )
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).astimezone(ZoneInfo(noon_client))
     response = browser.post(
         "/me/interviews/new",
         data={

@@ -19,8 +19,8 @@ from coach_app.services.outbox import dispatch_due_now
 def _render(form=None, email_form=None, status: int = 200):
     return render_template(
         "account/profile.html",
-        form=form or ProfileForm(formdata=None, name=current_user.name,
-                                 timezone=current_user.timezone or ""),
+        form=form
+        or ProfileForm(formdata=None, name=current_user.name, timezone=current_user.timezone or ""),
         email_form=email_form or EmailChangeForm(formdata=None),
         pending=profile.pending_email_change(current_user),
     ), status
@@ -50,8 +50,9 @@ def change_email():
     """Ask to sign in with another address: a link goes to it, and nothing changes until then."""
     form = EmailChangeForm()
     if request.method == "GET":
-        return render_template("account/email.html", form=form,
-                               pending=profile.pending_email_change(current_user))
+        return render_template(
+            "account/email.html", form=form, pending=profile.pending_email_change(current_user)
+        )
     if form.validate_on_submit():
         done, _ = commit_or_report(
             form,

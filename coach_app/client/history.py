@@ -136,7 +136,9 @@ def delete_interview(interview_id: int):
             form, lambda: history.delete_interview(interview=item, actor=current_user)
         )
         if done:
-            flash(f"Round {number} of {company} is deleted, with its {result.tasks} tasks.", "success")
+            flash(
+                f"Round {number} of {company} is deleted, with its {result.tasks} tasks.", "success"
+            )
             if result.restored:
                 flash(
                     "The previous round's check-in is back on the list, since the round that "

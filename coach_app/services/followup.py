@@ -343,7 +343,7 @@ def complete_task(
 
 
 def task_start(task: FollowUpTask) -> datetime:
-    """When work on the task can begin: its interview's start (the first one for rejection thanks)."""
+    """When work on a task can begin: its interview's start (the first, for rejection thanks)."""
     if task.interview is not None:
         return task.interview.start_at
     # Rejection thanks belong to the opportunity: its first interview is the earliest moment.

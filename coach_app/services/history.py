@@ -168,9 +168,7 @@ def _remove_tasks(tasks: list[FollowUpTask]) -> int:
     if not tasks:
         return 0
     ids = [task.id for task in tasks]
-    messages = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.task_id.in_(ids))
-    ).all()
+    messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.task_id.in_(ids))).all()
     if messages:
         # Notifications link to the task's page, which is about to disappear.
         for notification in db.session.scalars(
