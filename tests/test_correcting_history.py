@@ -24,7 +24,7 @@ from coach_app.models import (
     Referral,
 )
 from coach_app.playbook import SUPERSEDED_REASON, Status, local_date, task_status
-from coach_app.services import ServiceError, history, pipeline
+from coach_app.services import ServiceError, deletion, history, pipeline
 from coach_app.services.followup import complete_task, record_outcome
 from coach_app.timefmt import local_datetime
 from dashboards import data
@@ -277,7 +277,7 @@ def test_deleting_the_latest_round_brings_back_the_superseded_check_in(world):
     assert check_in.waived_reason == SUPERSEDED_REASON
     second_ids = [t.id for t in tasks_of(second).values()]
 
-    result = history.delete_interview(interview=second, actor=world.client_user)
+    result = deletion.delete_interview(interview=second, actor=world.client_user)
     db.session.commit()
 
     assert result.tasks == len(second_ids) and [t.id for t in result.restored] == [check_in.id]
@@ -302,7 +302,7 @@ def test_after_a_decision_the_superseded_check_in_stays_waived(world):
     )
     record_outcome(opportunity=first.opportunity, outcome="offer", actor=world.client_user)
     db.session.commit()
-    result = history.delete_interview(interview=second, actor=world.client_user)
+    result = deletion.delete_interview(interview=second, actor=world.client_user)
     db.session.commit()
     assert result.restored == []
     assert tasks_of(first)["check_in"].waived_reason == SUPERSEDED_REASON
@@ -323,7 +323,7 @@ def test_deleting_an_earlier_round_renumbers_the_later_ones(world):
     latest_check_in = tasks_of(rounds[2])["check_in"]
     contacts = count(InterviewContact, InterviewContact.interview_id == rounds[0].id)
     assert contacts == 1
-    history.delete_interview(interview=rounds[0], actor=world.coach)
+    deletion.delete_interview(interview=rounds[0], actor=world.coach)
     db.session.commit()
     db.session.expire_all()
     numbers = [db.session.get(Interview, r.id).round_number for r in rounds[1:]]
@@ -338,7 +338,7 @@ def test_the_only_round_of_a_decided_opportunity_is_deleted_with_the_opportunity
     record_outcome(opportunity=interview.opportunity, outcome="rejected", actor=world.coach)
     db.session.commit()
     with pytest.raises(ServiceError, match="Delete the whole opportunity"):
-        history.delete_interview(interview=interview, actor=world.coach)
+        deletion.delete_interview(interview=interview, actor=world.coach)
 
 
 def test_deleting_keeps_sent_reminder_history_and_drops_the_rest(world, as_user):
@@ -428,7 +428,7 @@ def test_a_deleted_opportunity_leaves_every_figure(world):
 
     opportunity_id = mistaken.opportunity_id
     mistaken_tasks = count(FollowUpTask, FollowUpTask.opportunity_id == opportunity_id)
-    result = history.delete_opportunity(opportunity=mistaken.opportunity, actor=world.coach)
+    result = deletion.delete_opportunity(opportunity=mistaken.opportunity, actor=world.coach)
     db.session.commit()
 
     assert (result.interviews, result.tasks) == (2, mistaken_tasks)
@@ -450,7 +450,7 @@ def test_deleting_the_latest_round_moves_the_pipeline_stage_back(world):
         opportunity=first.opportunity,
     )
     assert _figures(world, now)["stages"] == [("R2", 1)]
-    history.delete_interview(interview=second, actor=world.coach)
+    deletion.delete_interview(interview=second, actor=world.coach)
     db.session.commit()
     assert _figures(world, now)["stages"] == [("R1", 1)]
 
@@ -463,9 +463,9 @@ def test_a_failed_deletion_changes_nothing(world, monkeypatch):
     def broken(_interview):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(history, "_remove_interview_rows", broken)
+    monkeypatch.setattr(deletion, "_remove_interview_rows", broken)
     with pytest.raises(RuntimeError):
-        history.delete_opportunity(
+        deletion.delete_opportunity(
             opportunity=db.session.get(Opportunity, opportunity_id), actor=world.coach
         )
     db.session.rollback()

@@ -2,7 +2,7 @@
 
 Client, coach and admin share these pages; every object is loaded through
 `get_visible_or_404`, so another person's interview is a 404. The rules are in
-services/history.py and services/followup.py.
+services/history.py, services/deletion.py and services/followup.py.
 """
 
 from datetime import UTC, datetime
@@ -16,7 +16,7 @@ from coach_app.client.history_forms import ConfirmDeleteForm, EditInterviewForm
 from coach_app.forms import commit_or_report
 from coach_app.models import Interview, Opportunity, Role
 from coach_app.playbook import zone
-from coach_app.services import ServiceError, checklist, history
+from coach_app.services import ServiceError, checklist, deletion, history
 from coach_app.timefmt import local_datetime
 
 STAFF_OR_CLIENT = (Role.CLIENT, Role.COACH, Role.ADMIN)
@@ -133,7 +133,7 @@ def delete_interview(interview_id: int):
     if request.method == "POST" and form.validate_on_submit():
         number, company = item.round_number, opportunity.company
         done, result = commit_or_report(
-            form, lambda: history.delete_interview(interview=item, actor=current_user)
+            form, lambda: deletion.delete_interview(interview=item, actor=current_user)
         )
         if done:
             flash(
@@ -155,7 +155,7 @@ def delete_interview(interview_id: int):
         interview=item,
         opportunity=opportunity,
         client=opportunity.client,
-        preview=history.deletion_preview(item),
+        preview=deletion.deletion_preview(item),
         back=_back_to(item.id, client_id),
     ), status
 
@@ -170,7 +170,7 @@ def delete_opportunity(opportunity_id: int):
     if request.method == "POST" and form.validate_on_submit():
         company, role = opportunity.company, opportunity.role
         done, result = commit_or_report(
-            form, lambda: history.delete_opportunity(opportunity=opportunity, actor=current_user)
+            form, lambda: deletion.delete_opportunity(opportunity=opportunity, actor=current_user)
         )
         if done:
             flash(
@@ -187,6 +187,6 @@ def delete_opportunity(opportunity_id: int):
         form=form,
         opportunity=opportunity,
         client=opportunity.client,
-        preview=history.opportunity_preview(opportunity),
+        preview=deletion.opportunity_preview(opportunity),
         back=_back_to(latest, client_id),
     ), status
