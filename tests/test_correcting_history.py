@@ -554,3 +554,27 @@ def test_a_coach_logging_a_future_interview_gets_the_warning(world, as_user):
     )
     assert response.status_code == 200
     assert "starts in the future" in response.get_data(as_text=True)
+
+
+def test_the_only_round_of_an_open_opportunity_leaves_it_without_interviews(world):
+    interview = interview_for(world.profile, world.client_user)
+    opportunity_id = interview.opportunity_id
+    deletion.delete_interview(interview=interview, actor=world.client_user)
+    db.session.commit()
+    assert db.session.get(Opportunity, opportunity_id).rounds == 0
+    assert count(FollowUpTask) == 0
+    assert _figures(world, datetime.now(UTC))["stages"] == [("no interview yet", 1)]
+
+
+def test_an_archived_clients_history_is_not_changed(world):
+    from coach_app.services import roster
+
+    interview = interview_for(world.profile, world.client_user)
+    roster.archive_client(client=world.profile, actor=world.coach)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Restore this client"):
+        history.edit_interview(
+            interview=interview, data=changes_for(interview, format="phone"), actor=world.coach
+        )
+    with pytest.raises(ServiceError, match="Restore this client"):
+        deletion.delete_opportunity(opportunity=interview.opportunity, actor=world.coach)
