@@ -120,6 +120,9 @@ def register_blueprints(app: Flask) -> None:
     from coach_app.reminders import bp as reminders_bp
 
     app.register_blueprint(reminders_bp)
+    from coach_app.account import bp as account_bp
+
+    app.register_blueprint(account_bp, url_prefix="/account")
 
 
 def _wants_json() -> bool:

@@ -185,16 +185,19 @@ def test_bad_duration_is_refused(world, minutes):
         interview_for(world.profile, world.client_user, duration_minutes=minutes)
 
 
-def test_rescheduling_moves_open_tasks_and_keeps_completed_history(world):
+def test_rescheduling_moves_every_deadline_and_keeps_completed_work(world):
     start = datetime.now(UTC) - timedelta(hours=3)
     interview = interview_for(world.profile, world.client_user, start_at=start)
     tasks = tasks_of(interview.id)
     complete_task(task=tasks["notes"], actor=world.client_user)
+    done_at, evidence = tasks["notes"].completed_at, tasks["notes"].evidence
     notes_due = tasks["notes"].due_at
-    new_start = start + timedelta(days=1)
+    new_start = start - timedelta(days=1)
     reschedule_interview(interview=interview, actor=world.coach, start_at=new_start)
     db.session.commit()
-    assert tasks["notes"].due_at == notes_due  # completed: history kept
+    # Completed work keeps its time and evidence; its deadline moves with the interview.
+    assert local(tasks["notes"].due_at).date() == local(notes_due).date() - timedelta(days=1)
+    assert (tasks["notes"].completed_at, tasks["notes"].evidence) == (done_at, evidence)
     assert tasks["thank_you_email"].due_at == new_start + timedelta(hours=25)
 
 

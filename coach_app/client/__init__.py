@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("client", __name__)
 
-from coach_app.client import routes  # noqa: E402,F401
+from coach_app.client import history, routes  # noqa: E402,F401

@@ -19,6 +19,7 @@ from coach_app.client.forms import (
     UnwaiveForm,
     WaiveForm,
 )
+from coach_app.client.history import future_start_warning
 from coach_app.client.task_page import (
     completion_form_for,
     on_behalf,
@@ -81,6 +82,9 @@ def log_interview():
                 f"Round {interview.round_number} logged. Here is your follow-up checklist.",
                 "success",
             )
+            warning = future_start_warning(interview)
+            if warning:
+                flash(warning, "warning")
             return redirect(url_for("client.interview", interview_id=interview.id))
     status = 400 if request.method == "POST" else 200
     return render_template(

@@ -11,7 +11,7 @@ from flask import url_for
 from coach_app.client.forms import UnwaiveForm, WaiveForm, completion_form
 from coach_app.models import FollowUpTask, Role, User
 from coach_app.playbook import RULES, Rule
-from coach_app.services import checklist
+from coach_app.services import checklist, followup
 
 
 def on_behalf(viewer: User) -> bool:
@@ -58,7 +58,11 @@ def task_page_context(item: FollowUpTask, viewer: User, **extra) -> dict:
         "undo_form": UnwaiveForm(formdata=None),
         "now": now,
     }
-    if item.is_open and "form" not in extra:
+    # Before the interview starts the playbook refuses completion (can_complete): say when
+    # the task becomes available rather than offer a form that would refuse.
+    starts_at = followup.task_start(item)
+    context["available_from"] = starts_at if item.is_open and starts_at > now else None
+    if item.is_open and "form" not in extra and context["available_from"] is None:
         context["form"] = completion_form_for(item, viewer)
     context.update(extra)
     return context

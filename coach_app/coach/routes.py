@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 
 from coach_app.access import get_visible_or_404, roles_required, scoped
 from coach_app.client.forms import InterviewForm, WaiveForm
+from coach_app.client.history import future_start_warning
 from coach_app.client.task_page import task_page_context
 from coach_app.coach import bp
 from coach_app.coach.detail import client_detail as build_client_detail
@@ -248,6 +249,9 @@ def log_interview(client_id: int):
         )
         if done:
             flash(f"Round {interview.round_number} logged for {client.name}.", "success")
+            warning = future_start_warning(interview)
+            if warning:
+                flash(warning, "warning")
             return redirect(
                 url_for("coach.client_detail", client_id=client.id) + f"#round-{interview.id}"
             )

@@ -6,6 +6,7 @@ from coach_app.models.audit import AuditEvent
 from coach_app.models.auth import PasswordReset, UserSession
 from coach_app.models.clients import ClientProfile, CoachingNote, Cohort, CohortMember
 from coach_app.models.cohort_requests import CohortRequest
+from coach_app.models.email_changes import EmailChange
 from coach_app.models.opportunities import (
     INTERVIEW_FORMATS,
     Interview,
@@ -27,6 +28,7 @@ __all__ = [
     "Cohort",
     "CohortMember",
     "CohortRequest",
+    "EmailChange",
     "FollowUpTask",
     "Interview",
     "InterviewContact",

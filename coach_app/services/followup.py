@@ -296,7 +296,7 @@ def complete_task(
     """
     now = _now(now)
     completed_at = completed_at or now
-    start = _task_start(task)
+    start = task_start(task)
     try:
         playbook.can_complete(
             completed_at=completed_at,
@@ -342,7 +342,8 @@ def complete_task(
     return callback
 
 
-def _task_start(task: FollowUpTask) -> datetime:
+def task_start(task: FollowUpTask) -> datetime:
+    """When work on a task can begin: its interview's start (the first, for rejection thanks)."""
     if task.interview is not None:
         return task.interview.start_at
     # Rejection thanks belong to the opportunity: its first interview is the earliest moment.
@@ -475,6 +476,9 @@ def record_outcome(
     return thanks
 
 
+UNCHANGED = object()  # "leave as it is", for arguments where None is a meaningful value
+
+
 def reschedule_interview(
     *,
     interview: Interview,
@@ -482,61 +486,115 @@ def reschedule_interview(
     start_at: datetime | None = None,
     duration_minutes: int | None = None,
     timezone: str | None = None,
+    stated_decision_date=UNCHANGED,
     now: datetime | None = None,
+    record: bool = True,
 ) -> int:
-    """Change an interview's time or zone and recompute its open tasks' deadlines."""
+    """Change an interview's time, zone or stated decision date and move its tasks' deadlines.
+
+    Every task of the round is rescheduled by the playbook, completed ones too (their evidence
+    and completion time stay, so on time or late is judged against the corrected deadline);
+    call-backs keep the date the employer gave. Refused when the change would make another
+    round the latest one, or put the start after work already recorded for it. Reminders of
+    open tasks are planned again. Returns the number of tasks rescheduled.
+    """
     now = _now(now)
     opportunity = interview.opportunity
-    latest_id = db.session.scalar(
-        select(Interview.id)
-        .where(Interview.opportunity_id == opportunity.id)
-        .order_by(Interview.start_at.desc(), Interview.id.desc())
-        .limit(1)
+    decision = (
+        interview.stated_decision_date
+        if stated_decision_date is UNCHANGED
+        else stated_decision_date
     )
     candidate = playbook.InterviewFacts(
         start_at=start_at or interview.start_at,
         tz=timezone or interview.timezone,
         duration_minutes=duration_minutes or interview.duration_minutes,
-        stated_decision_date=interview.stated_decision_date,
-        is_latest_round=latest_id == interview.id,
+        stated_decision_date=decision,
+        is_latest_round=True,
         decision_known=Outcome(opportunity.outcome) in playbook.DECISIONS,
     )
     try:
         playbook.validate_interview(candidate)
     except PlaybookError as error:
         raise ServiceError(str(error), _field_for(str(error))) from None
+    _keep_round_order(interview, candidate.start_at)
+    tasks = db.session.scalars(
+        select(FollowUpTask)
+        .where(FollowUpTask.interview_id == interview.id)
+        .order_by(FollowUpTask.id)
+    ).all()
+    _refuse_start_after_recorded_work(tasks, candidate)
     interview.start_at = candidate.start_at
     interview.duration_minutes = candidate.duration_minutes
     interview.timezone = candidate.tz
+    interview.stated_decision_date = decision
+    by_rule = {p.rule.value: p for p in playbook.schedule_interview(candidate)}
     changed = 0
-    open_tasks = db.session.scalars(
-        select(FollowUpTask).where(
-            FollowUpTask.interview_id == interview.id,
-            FollowUpTask.completed_at.is_(None),
-            FollowUpTask.rule != Rule.CALLBACK.value,
-        )
-    ).all()
-    for task in open_tasks:
+    for task in tasks:
+        if task.rule == Rule.CALLBACK:
+            continue  # due on the day the employer suggested, whatever the interview's time
         if task.rule == Rule.CHECK_IN:
             planned = playbook.schedule_check_in(candidate)
         elif task.rule == Rule.REFERRAL:
             planned = playbook.schedule_referral(candidate, 0)
         else:
-            planned = next(
-                p for p in playbook.schedule_interview(candidate) if p.rule.value == task.rule
-            )
+            planned = by_rule[task.rule]
         task.due_at, task.window_opens_at = planned.due_at, planned.window_opens_at
         changed += 1
     db.session.flush()
-    reminders.plan_for_tasks(open_tasks, now=now, replace=True)
-    audit.record(
-        organization_id=opportunity.organization_id,
-        actor_id=actor.id,
-        action="interview.rescheduled",
-        obj=interview,
-        details={"tasks_recomputed": changed},
-    )
+    reminders.plan_for_tasks(tasks, now=now, replace=True)
+    if record:
+        audit.record(
+            organization_id=opportunity.organization_id,
+            actor_id=actor.id,
+            action="interview.rescheduled",
+            obj=interview,
+            details={"tasks_recomputed": changed},
+        )
     return changed
+
+
+def _keep_round_order(interview: Interview, new_start: datetime) -> None:
+    """Refuse a new start that would change which round of the opportunity is the latest.
+
+    The latest round owns the check-in and the earlier rounds' check-ins were waived for it;
+    swapping that role by an edit would rewrite history the client acted on.
+    """
+    others = db.session.execute(
+        select(Interview.id, Interview.start_at, Interview.round_number).where(
+            Interview.opportunity_id == interview.opportunity_id, Interview.id != interview.id
+        )
+    ).all()
+    if not others:
+        return
+    latest_other = max(others, key=lambda o: (o.start_at, o.id))
+
+    def is_latest(start: datetime) -> bool:
+        return (start, interview.id) > (latest_other.start_at, latest_other.id)
+
+    was, will_be = is_latest(interview.start_at), is_latest(new_start)
+    if was != will_be:
+        where = "before" if was else "after"
+        raise ServiceError(
+            f"That would put round {interview.round_number} {where} round "
+            f"{latest_other.round_number}, and rounds keep their order when edited. If the "
+            "rounds were logged in the wrong order, delete the wrong one and log it again.",
+            "start_at",
+        )
+
+
+def _refuse_start_after_recorded_work(tasks, candidate: playbook.InterviewFacts) -> None:
+    # Follow-up can't be done before the interview starts (playbook.can_complete): a start
+    # after recorded work would make that work impossible. Undoing it first is explicit.
+    for task in tasks:
+        if task.completed_at is not None and task.completed_at < candidate.start_at:
+            title = playbook.RULES[Rule(task.rule)].title
+            done = task.completed_at.astimezone(playbook.zone(candidate.tz))
+            raise ServiceError(
+                f"“{title}” was marked done on {done:%d %b %Y at %H:%M}, before this start. "
+                "Check the date and time, or undo that task first if it was marked by mistake.",
+                "start_at",
+            )
 
 
 def mark_no_response(now: datetime | None = None) -> int:

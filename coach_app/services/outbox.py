@@ -32,13 +32,17 @@ def queue_email(
     task_id: int | None = None,
     due_at: datetime | None = None,
     channel: str = "email",
+    to_email: str | None = None,
 ) -> OutboxMessage:
-    """Add an outbox row to the current session (committed by the caller)."""
+    """Add an outbox row to the current session (committed by the caller).
+
+    `to_email` overrides the recipient's address (a confirmation sent to a new address).
+    """
     message = OutboxMessage(
         dedupe_key=dedupe_key,
         organization_id=organization_id,
         recipient_id=recipient.id,
-        to_email=recipient.email,
+        to_email=to_email or recipient.email,
         kind=kind,
         channel=channel,
         task_id=task_id,
