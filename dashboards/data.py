@@ -3,9 +3,11 @@
 The scope is enforced here, from the role of the user passed in, never only in the layout:
 
 - a coach sees opportunities of their own clients;
-- an organizer sees members of their own cohorts, as aggregates only: no per-client or
-  per-opportunity rows, no coach comparison, and every group resting on fewer than
-  MIN_GROUP_SIZE opportunities comes back as "too few" with its numbers blanked;
+- an organizer sees members of their own cohorts (their opportunities from each cohort's
+  start date on), as aggregates only: no per-client or per-opportunity rows, no coach
+  comparison, dates in whole months, and every figure that dashboards/privacy.py finds
+  isolable (under MIN_GROUP_SIZE opportunities or clients, or a neighbouring filter away
+  from fewer than that many clients) comes back as "too few" with its numbers blanked;
 - an admin sees their organisation, including the comparison across coaches.
 
 Definitions are PLAYBOOK.md's, through coach_app.playbook (rates, Wilson intervals, bands,

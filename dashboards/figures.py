@@ -2,7 +2,8 @@
 
 Every figure names the number of opportunities it rests on in its title and carries the note
 that these are associations, not causes. Groups the data layer blanked for organizers
-(fewer than MIN_GROUP_SIZE opportunities) are drawn as an empty slot labelled "too few".
+(dashboards/privacy.py) are drawn as an empty slot labelled "too few". Text that people
+typed reaches plotly only through escape_label.
 """
 
 import math

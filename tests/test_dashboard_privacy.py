@@ -381,3 +381,20 @@ def test_the_privacy_universe_agrees_with_the_figures(world, crowd):
     for measure, column in data.privacy.MEASURE_SETS.items():
         assert universe.column(column).sum() == tiles.loc[measure, "opps"], measure
     assert set(FACT_RULES)  # the rule bits the rules view uses
+
+
+def test_the_start_date_set_in_the_cohort_form_is_the_one_counted(world, crowd, as_user):
+    from sqlalchemy import select
+
+    from coach_app.extensions import db
+    from coach_app.models import Cohort, CohortMember
+
+    response = as_user(world.organizer).post(
+        "/cohorts/", data={"name": "From the form", "starts_on": "2026-05-15"}
+    )
+    assert response.status_code == 302
+    made = db.session.scalar(select(Cohort).where(Cohort.name == "From the form"))
+    db.session.add(CohortMember(cohort_id=made.id, client_id=crowd.clients["Lena"].id))
+    db.session.commit()
+    rows = data.by_cohort(world.admin, data.Filters(cohorts=(made.id,)), NOW)
+    assert rows["opportunities"].tolist() == [1]
