@@ -10,6 +10,10 @@
   page hands the token to the Dash renderer in the `_csrf_token` cookie (path /analytics/,
   SameSite=Lax), and the renderer sends it back in the `X-CSRFToken` header, which
   Flask-WTF reads. See docs/analytics.md for why this was chosen over relying on SameSite.
+- Callback bodies: a POST to _dash-update-component must name a registered callback and
+  carry exactly its inputs, state and outputs (ids and properties), or it gets a 400 JSON
+  answer before Dash reads it; the values themselves are checked by the data layer's
+  filter parser, so no body reaches a 5xx.
 - Navigation: the page is the portal's own base.html with Dash's entry point in its
   content block, so the header, links and sign-out form are the portal's.
 """
@@ -33,6 +37,8 @@ CSRF_HEADER = "X-CSRFToken"
 _FILE_ROUTES = ("_dash-component-suites/",)
 _JSON_ROUTES = ("_dash-", "_reload-hash", "_alive_")
 DASH_DISPATCH_VIEW = "dash.dash.dispatch"
+CALLBACK_PATH = f"{PREFIX}_dash-update-component"
+MAX_CALLBACK_BODY = 64 * 1024  # the dashboard's own bodies are a few hundred bytes
 _ENTRY_MARK = "<!--dash-entry-->"
 _SHELL = """{% extends "base.html" %}
 {% block title %}Analytics{% endblock %}
@@ -84,6 +90,44 @@ def guard():
         "WTF_CSRF_ENABLED", True
     ):
         csrf.protect()  # 400 with CSRFError when the X-CSRFToken header is missing or wrong
+    if path == CALLBACK_PATH and request.method == "POST":
+        problem = callback_body_problem(current_app.extensions["dash"])
+        if problem:
+            return jsonify(error="Bad Request", message=problem), 400
+    return None
+
+
+def _pairs(items) -> list | None:
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return None
+    return [(i.get("id"), i.get("property")) for i in items]
+
+
+def callback_body_problem(dash_app) -> str | None:
+    """Why a callback POST body is not one the dashboard sends (None when it is)."""
+    if (request.content_length or 0) > MAX_CALLBACK_BODY:
+        return "The callback body is too large."
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return "The callback body must be a JSON object."
+    output = body.get("output")
+    callback = dash_app.callback_map.get(output) if isinstance(output, str) else None
+    if callback is None:
+        return "The callback body names no callback of this dashboard."
+    for key in ("inputs", "state"):
+        declared = [(d["id"], d["property"]) for d in callback[key]]
+        if _pairs(body.get(key, [])) != declared:
+            return f"The callback body's {key} are not this callback's."
+    outputs = callback["output"]
+    outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+    declared = [(o.component_id, o.component_property) for o in outputs]
+    if _pairs(body.get("outputs")) != declared:
+        return "The callback body's outputs are not this callback's."
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return "The callback body's changedPropIds must be a list of names."
     return None
 
 

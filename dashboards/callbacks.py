@@ -37,18 +37,7 @@ def filters_from(start=None, end=None, cohorts=None, coaches=None, rounds=None, 
     )
 
 
-def _message_figure(message: str) -> dict:
-    return {
-        "data": [],
-        "layout": {
-            "annotations": [
-                {"text": message, "showarrow": False, "xref": "paper", "yref": "paper"}
-            ],
-            "xaxis": {"visible": False},
-            "yaxis": {"visible": False},
-            "height": 200,
-        },
-    }
+_message_figure = figures.message_figure
 
 
 def overview_outputs(user, *values, now=None):
@@ -139,24 +128,42 @@ def client_outputs(user, *values, now=None, client_url=_client_url):
     )
 
 
-def export_query(*values) -> dict:
-    """Query-string arguments that reproduce the filters in an export link."""
-    start, end, cohorts, coaches, rounds, industries = values
+def export_query(user, *values) -> dict:
+    """Query-string arguments that reproduce the applied filters in an export link."""
+    filters = data.applied_filters(user, filters_from(*values))
     query = {
-        "start": (start or "")[:10] or None,
-        "end": (end or "")[:10] or None,
-        "cohort": data._listify(cohorts) or None,
-        "coach": data._listify(coaches) or None,
-        "rounds": rounds or None,
-        "industry": data._listify(industries) or None,
+        "start": filters.start.isoformat() if filters.start else None,
+        "end": filters.end.isoformat() if filters.end else None,
+        "cohort": list(filters.cohorts) or None,
+        "coach": list(filters.coaches) or None,
+        "rounds": filters.rounds,
+        "industry": list(filters.industries) or None,
     }
     return {k: v for k, v in query.items() if v is not None}
 
 
-def export_hrefs(*values) -> list[str]:
-    """Export links carrying the current filters, one per view."""
-    query = export_query(*values)
+def export_hrefs(user, *values) -> list:
+    """Export links carrying the current filters, one per view (none while they're wrong)."""
+    try:
+        query = export_query(user, *values)
+    except data.FilterError:
+        return [None] * len(layout.EXPORT_VIEWS)
     return [url_for(f"analytics_export.{view}", **query) for view in layout.EXPORT_VIEWS]
+
+
+def dates_note(user, start=None, end=None) -> str:
+    """For organisers: the whole months the figures cover (their dates widen to months)."""
+    if not data.is_organizer(user):
+        return ""
+    try:
+        filters = data.applied_filters(user, filters_from(start, end))
+    except data.FilterError:
+        return ""
+    if not filters.start and not filters.end:
+        return "Whole months: organisers' date filters cover whole calendar months."
+    since = filters.start.isoformat() if filters.start else "the first interview"
+    until = filters.end.isoformat() if filters.end else "today"
+    return f"Showing whole months: {since} to {until}."
 
 
 def register_callbacks(app) -> None:
@@ -192,4 +199,12 @@ def register_callbacks(app) -> None:
         *[Output(f"download-{view}", "href") for view in layout.EXPORT_VIEWS], *FILTER_INPUTS
     )
     def update_downloads(*values):
-        return export_hrefs(*values)
+        return export_hrefs(current_user, *values)
+
+    @app.callback(
+        Output("f-dates-note", "children"),
+        Input("f-dates", "start_date"),
+        Input("f-dates", "end_date"),
+    )
+    def update_dates_note(start, end):
+        return dates_note(current_user, start, end)

@@ -3,9 +3,11 @@
 The scope is enforced here, from the role of the user passed in, never only in the layout:
 
 - a coach sees opportunities of their own clients;
-- an organizer sees members of their own cohorts, as aggregates only: no per-client or
-  per-opportunity rows, no coach comparison, and every group resting on fewer than
-  MIN_GROUP_SIZE opportunities comes back as "too few" with its numbers blanked;
+- an organizer sees members of their own cohorts (their opportunities from each cohort's
+  start date on), as aggregates only: no per-client or per-opportunity rows, no coach
+  comparison, dates in whole months, and every figure that dashboards/privacy.py finds
+  isolable (under MIN_GROUP_SIZE opportunities or clients, or a neighbouring filter away
+  from fewer than that many clients) comes back as "too few" with its numbers blanked;
 - an admin sees their organisation, including the comparison across coaches.
 
 Definitions are PLAYBOOK.md's, through coach_app.playbook (rates, Wilson intervals, bands,
@@ -20,12 +22,13 @@ tasks counted from the task table, and re-read in Python with the same function 
 the facts (see docs/analytics.md).
 """
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.exc import OperationalError
 
 from coach_app.extensions import db
@@ -40,7 +43,6 @@ from coach_app.models.analytics import (
 )
 from coach_app.playbook import (
     DECIDED,
-    MIN_GROUP_SIZE,
     RULES,
     Rate,
     Rule,
@@ -57,9 +59,11 @@ from coach_app.playbook.analytics import (
 from coach_app.playbook.sql import task_status_case
 from coach_app.services import analytics_facts
 from coach_app.services.analytics_facts import reading
+from dashboards import privacy
 
 ANALYTICS_ROLES = (Role.ADMIN, Role.COACH, Role.ORGANIZER)
 TOO_FEW = "too few"
+MIN_GROUP_SIZE = privacy.MIN_GROUP_SIZE
 NOTE = "Associations, not causes: these figures do not show that following up causes offers."
 F = OpportunityFact.__table__
 MEASURES = {
@@ -94,21 +98,33 @@ class Filters:
     industries: tuple[str, ...] = field(default_factory=tuple)
 
 
+MAX_VALUES = 200  # more choices than any scope has: a longer list is not from the controls
+MAX_TEXT = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _listify(value) -> list:
     if value is None or value == "":
         return []
     if isinstance(value, list | tuple):
-        return [v for v in value if v not in (None, "")]
+        if len(value) > MAX_VALUES:
+            raise FilterError("Too many values in one filter.")
+        return [v for v in value if v is not None and v != ""]
     return [value]
 
 
 def _ids(values, name: str) -> tuple[int, ...]:
     ids = []
     for value in _listify(values):
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise FilterError(f"The {name} filter needs ids, not “{value}”.") from None
+        # Ids come as numbers from the dropdowns and as digits from a query string; anything
+        # else (a bool, a float, an object, a huge string) is not an id.
+        text = value if isinstance(value, str) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif text is not None and text.isascii() and text.isdigit() and len(text) <= 12:
+            number = int(text)
+        else:
+            raise FilterError(f"The {name} filter needs ids.") from None
         if not 0 < number < MAX_IDS:
             raise FilterError(f"The {name} filter has an id out of range.")
         ids.append(number)
@@ -116,15 +132,27 @@ def _ids(values, name: str) -> tuple[int, ...]:
 
 
 def _date(value, name: str) -> date | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
+    if not isinstance(value, str) or len(value) > 40:
+        raise FilterError(f"The {name} date must look like 2026-05-31.")
     try:
         # Dash's date picker sends "YYYY-MM-DD" (sometimes with a time part).
-        return date.fromisoformat(str(value)[:10])
+        return date.fromisoformat(value[:10])
     except ValueError:
         raise FilterError(f"The {name} date must look like 2026-05-31.") from None
+
+
+def _texts(values, name: str) -> tuple[str, ...]:
+    names = set()
+    for value in _listify(values):
+        if not isinstance(value, str) or len(value) > MAX_TEXT or _CONTROL.search(value):
+            raise FilterError(f"The {name} filter needs names from its list.")
+        if value.strip():
+            names.add(value.strip())
+    return tuple(sorted(names))
 
 
 def parse_filters(
@@ -134,18 +162,34 @@ def parse_filters(
     start_day, end_day = _date(start, "start"), _date(end, "end")
     if start_day and end_day and start_day > end_day:
         raise FilterError("The start date is after the end date.")
-    if rounds in ("", None):
+    if rounds is None or rounds == "":
         rounds = None
-    elif str(rounds) not in ROUND_CHOICES:
+    elif isinstance(rounds, bool) or str(rounds) not in ROUND_CHOICES:
         raise FilterError("Choose 1, 2 or 3+ interview rounds.")
-    names = tuple(sorted({str(v).strip()[:100] for v in _listify(industries) if str(v).strip()}))
     return Filters(
         start=start_day,
         end=end_day,
         cohorts=_ids(cohorts, "cohort"),
         coaches=_ids(coaches, "coach"),
         rounds=None if rounds is None else str(rounds),
-        industries=names,
+        industries=_texts(industries, "industry"),
+    )
+
+
+def applied_filters(user, filters: "Filters | None") -> "Filters":
+    """The filters as applied for `user`: an organiser's dates widen to whole months.
+
+    Whole months keep a day-by-day difference (one opportunity, one client) out of reach;
+    organisers have no coach filter.
+    """
+    filters = filters or Filters()
+    if not is_organizer(user):
+        return filters
+    return replace(
+        filters,
+        start=privacy.month_start(filters.start) if filters.start else None,
+        end=privacy.month_end(filters.end) if filters.end else None,
+        coaches=(),
     )
 
 
@@ -161,11 +205,31 @@ def is_organizer(user) -> bool:
     return user.role == Role.ORGANIZER
 
 
-def _organizer_clients(user):
-    return (
-        select(CohortMember.client_id)
-        .join(Cohort, Cohort.id == CohortMember.cohort_id)
-        .where(Cohort.organizer_id == user.id, Cohort.organization_id == user.organization_id)
+def _organizer_cohorts(user):
+    return select(Cohort.id).where(
+        Cohort.organizer_id == user.id, Cohort.organization_id == user.organization_id
+    )
+
+
+def counted_for_cohorts(cohort_ids):
+    """Facts counted for any of these cohorts: a member's opportunities whose first interview
+    is on or after the cohort's start date (PLAYBOOK.md; no start date: all of them)."""
+    member = CohortMember.__table__.alias("counted_member")
+    group = Cohort.__table__.alias("counted_cohort")
+    # The IN keeps the plan the planner had before start dates (a member list, built once);
+    # the correlated EXISTS then checks the start date of one of the member's cohorts.
+    # Aliases, so that no subquery correlates to by_cohort's own cohort_members.
+    listed = CohortMember.__table__.alias("listed_member")
+    members = select(listed.c.client_id).where(listed.c.cohort_id.in_(cohort_ids))
+    return F.c.client_id.in_(members) & (
+        exists()
+        .where(
+            member.c.client_id == F.c.client_id,
+            member.c.cohort_id.in_(cohort_ids),
+            group.c.id == member.c.cohort_id,
+            or_(group.c.starts_on.is_(None), group.c.starts_on <= F.c.first_interview_on),
+        )
+        .correlate(F)
     )
 
 
@@ -192,7 +256,7 @@ def scope_clauses(user) -> list:
     if user.role == Role.COACH:
         clauses.append(F.c.coach_id == user.id)
     elif user.role == Role.ORGANIZER:
-        clauses.append(F.c.client_id.in_(_organizer_clients(user)))
+        clauses.append(counted_for_cohorts(_organizer_cohorts(user)))
     return clauses
 
 
@@ -236,10 +300,7 @@ def filter_clauses(user, filters: Filters) -> list:
         clauses.append(F.c.first_interview_on <= filters.end)
     if filters.cohorts:
         cohorts = visible_cohorts(user).where(Cohort.id.in_(filters.cohorts)).subquery()
-        members = select(CohortMember.client_id).where(
-            CohortMember.cohort_id.in_(select(cohorts.c.id))
-        )
-        clauses.append(F.c.client_id.in_(members))
+        clauses.append(counted_for_cohorts(select(cohorts.c.id)))
     if filters.coaches and not is_organizer(user):
         clauses.append(F.c.coach_id.in_(filters.coaches))
     if filters.rounds == "3+":
@@ -277,6 +338,7 @@ SUM_COLUMNS = ["opportunities", *[name for pair in PAIR_NAMES.values() for name 
 LIVE_KEYS = (
     "opportunity_id",
     "client_id",
+    "first_interview_on",
     "coach_id",
     "interview_month",
     "outcome",
@@ -293,7 +355,7 @@ _stale = analytics_facts.stale_clause
 
 
 def _where(user, filters: Filters | None) -> list:
-    return scope_clauses(user) + filter_clauses(user, filters or Filters())
+    return scope_clauses(user) + filter_clauses(user, applied_filters(user, filters))
 
 
 def _rows(query):
@@ -533,37 +595,88 @@ def _measures_row(totals, measures=tuple(MEASURES)) -> dict:
     return row
 
 
-def _blank(frame: pd.DataFrame, mask, columns: list[str]) -> pd.DataFrame:
-    frame = frame.astype({c: "object" for c in columns if c in frame.columns})
-    for column in columns:
-        if column in frame.columns:
-            frame.loc[mask, column] = None
-    return frame
+UNIVERSE_DIMS = (
+    "opportunity_id",
+    "client_id",
+    "first_interview_on",
+    "rounds",
+    "industry",
+    "outcome",
+    "is_decided",
+    "hours_bucket",
+)
+UNIVERSE_READING = ("band", "ok_mask", "bad_mask", "pair_opps_a", "pair_opps_b")
+UNIVERSE_SETS = (
+    "band",
+    "ok_mask",
+    "bad_mask",
+    "compliance_opps",
+    "same_day_notes_opps",
+    "check_in_opps",
+    "rejection_thanks_opps",
+)
 
 
-def suppress_small_measures(frame: pd.DataFrame, user) -> pd.DataFrame:
-    """For organizers: blank every measure resting on fewer than MIN_GROUP_SIZE opportunities."""
-    if frame.empty or not is_organizer(user):
+def _universe_readings(where: list, now: datetime) -> pd.DataFrame:
+    """Per opportunity, what its reading at `now` puts it in: band, rule groups, measures."""
+    parts = []
+    for clause, asof in ((_settled(now), False), (_current(now), True)):
+        columns = [(F.c[ASOF[c]] if asof else F.c[c]).label(c) for c in UNIVERSE_READING]
+        query = select(F.c.opportunity_id, *columns).where(*where, clause)
+        parts.append(_unpack(_sums_frame(query)))
+    parts.append(_live_rows(where, now))
+    parts = [p[["opportunity_id", *UNIVERSE_SETS]] for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=["opportunity_id", *UNIVERSE_SETS])
+    return pd.concat(parts, ignore_index=True)
+
+
+def organizer_universe(user, now: datetime | None = None) -> privacy.Universe:
+    """The organiser's whole scope at `now`, one row per opportunity (never names), and for
+    each of their cohorts which rows it counts: what the privacy checks are computed on.
+
+    Per-opportunity fact rows, not task rows: an organiser's scope is their cohorts' members.
+    """
+    require_role(user, Role.ORGANIZER)
+    now = _now(now)
+    where = scope_clauses(user)
+    dims = _frame(select(*[F.c[c] for c in UNIVERSE_DIMS]).where(*where))
+    if dims.empty:
+        dims = pd.DataFrame(columns=list(UNIVERSE_DIMS))
+    rows = dims.merge(_universe_readings(where, now), on="opportunity_id", how="left")
+    rows = rows.sort_values(["client_id", "opportunity_id"], ignore_index=True)
+    cohorts = db.session.execute(
+        select(Cohort.id, Cohort.starts_on)
+        .where(Cohort.id.in_(_organizer_cohorts(user)))
+        .order_by(Cohort.id)
+    ).all()
+    members = _frame(
+        select(CohortMember.cohort_id, CohortMember.client_id).where(
+            CohortMember.cohort_id.in_([c for c, _ in cohorts])
+        )
+    )
+    days = np.array([d.toordinal() for d in rows["first_interview_on"]], dtype=int)
+    clients = rows["client_id"].to_numpy(dtype="int64")
+    qualifies = np.zeros((len(rows), len(cohorts)), dtype=bool)
+    for k, (cohort_id, starts_on) in enumerate(cohorts):
+        ids = members.loc[members["cohort_id"] == cohort_id, "client_id"] if len(members) else []
+        column = np.isin(clients, np.array(list(ids), dtype="int64"))
+        if starts_on is not None:
+            column &= days >= starts_on.toordinal()
+        qualifies[:, k] = column
+    return privacy.Universe(rows, tuple(c for c, _ in cohorts), qualifies)
+
+
+def _protect(view: str, frame: pd.DataFrame, user, filters, now, universe=None, **extra):
+    """For organisers: blank every figure of the view that could isolate fewer than
+    MIN_GROUP_SIZE clients (dashboards/privacy.py). The one place views are made safe."""
+    if not is_organizer(user):
         return frame
-    frame = frame.copy()
-    for measure in MEASURES:
-        mask = frame[f"{measure}_opps"] < MIN_GROUP_SIZE
-        frame[f"{measure}_too_few"] = mask
-        parts = ("num", "den", "opps", "rate", "low", "high")
-        frame = _blank(frame, mask, [f"{measure}_{p}" for p in parts])
-    mask = frame["opportunities"] < MIN_GROUP_SIZE
-    frame["too_few"] = mask
-    return _blank(frame, mask, ["opportunities"])
-
-
-def suppress_small_groups(frame: pd.DataFrame, user, size: str, columns: list[str]):
-    """For organizers: blank `columns` (and `size`) of rows whose group is under the minimum."""
-    if frame.empty or not is_organizer(user):
-        return frame
-    frame = frame.copy()
-    mask = frame[size] < MIN_GROUP_SIZE
-    frame["too_few"] = mask
-    return _blank(frame, mask, [*columns, size])
+    filters = applied_filters(user, filters)
+    universe = universe if universe is not None else organizer_universe(user, now)
+    if view in ("months", "cohorts"):
+        extra = {"measures": tuple(MEASURES), **extra}
+    return getattr(privacy, view)(universe, filters, frame, **extra)
 
 
 # --- the overview: tiles, bands, rules, hours and months ---------------------------------
@@ -575,6 +688,18 @@ class OverviewSums:
 
     main: pd.DataFrame  # by interview_month, outcome, band, hours_bucket
     rules: pd.DataFrame  # decided opportunities by is_offer, ok_mask, bad_mask
+    user: object = None
+    filters: Filters | None = None
+    now: datetime | None = None
+    _universe: privacy.Universe | None = None
+
+    def protect(self, view: str, frame: pd.DataFrame, **extra) -> pd.DataFrame:
+        """The view's frame made safe for organisers (the scope is fetched once)."""
+        if not is_organizer(self.user):
+            return frame
+        if self._universe is None:
+            self._universe = organizer_universe(self.user, self.now)
+        return _protect(view, frame, self.user, self.filters, self.now, self._universe, **extra)
 
 
 def overview_sums(user, filters: Filters | None = None, now: datetime | None = None):
@@ -594,7 +719,7 @@ def overview_sums(user, filters: Filters | None = None, now: datetime | None = N
         live[live["is_decided"] == 1],
         current[current["is_decided"] == 1],
     )
-    return OverviewSums(main=main, rules=rules)
+    return OverviewSums(main=main, rules=rules, user=user, filters=filters, now=now)
 
 
 def _decided(main: pd.DataFrame) -> pd.DataFrame:
@@ -621,8 +746,8 @@ def headline(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
     tiles = pd.DataFrame(rows).astype({"rate": "object", "low": "object", "high": "object"})
     tiles = tiles.where(tiles.notna(), None)
     total = int(main["opportunities"].sum()) if len(main) else 0
-    tiles["opportunities"] = None if is_organizer(user) and total < MIN_GROUP_SIZE else total
-    return suppress_small_groups(tiles, user, "opps", ["num", "den", "rate", "low", "high"])
+    tiles["opportunities"] = total
+    return sums.protect("headline", tiles)
 
 
 def _offer_row(key: dict, offers: int, n: int) -> dict:
@@ -648,10 +773,7 @@ def by_band(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
         offers = int(part["offer_num"].sum()) if len(part) else 0
         n = int(part["offer_den"].sum()) if len(part) else 0
         rows.append(_offer_row({"band": band}, offers, n))
-    frame = pd.DataFrame(rows)
-    return suppress_small_groups(
-        frame, user, "opportunities", ["offers", "offer_rate", "low", "high"]
-    )
+    return sums.protect("bands", pd.DataFrame(rows))
 
 
 def by_rule(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
@@ -668,10 +790,8 @@ def by_rule(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
             n, hits = int(counts[inside].sum()), int(counts[inside & offers].sum())
             title = RULES[Rule(rule)].title
             rows.append(_offer_row({"rule": rule, "title": title, "group": group}, hits, n))
-    frame = pd.DataFrame(rows)
-    return suppress_small_groups(
-        frame, user, "opportunities", ["offers", "offer_rate", "low", "high"]
-    )
+    bits = {rule: bit for bit, rule in enumerate(FACT_RULES)}
+    return sums.protect("rules", pd.DataFrame(rows), bit_of=bits, ok_group=ALL_ON_TIME)
 
 
 def thank_you_hours(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
@@ -696,15 +816,14 @@ def thank_you_hours(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
                     "share": count / total if total else None,
                 }
             )
-    frame = pd.DataFrame(rows)
-    return suppress_small_groups(frame, user, "outcome_total", ["opportunities", "share"])
+    return sums.protect("hours", pd.DataFrame(rows))
 
 
 def by_month(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
     """Each measure by month of the first interview."""
     sums = overview_sums(user, filters, now) if sums is None else sums
     main = sums.main.rename(columns={"interview_month": "month"})
-    return suppress_small_measures(_measures(main, ["month"]), user)
+    return sums.protect("months", _measures(main, ["month"]))
 
 
 def overview(user, filters=None, now=None) -> dict[str, pd.DataFrame]:
@@ -726,10 +845,12 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
     """Each measure per cohort (the scope's cohorts only), side by side."""
     now = _now(now)
     where = _where(user, filters)
-    cohorts = visible_cohorts(user)
+    cohorts = visible_cohorts(user).add_columns(Cohort.starts_on)
     if filters and filters.cohorts:
         cohorts = cohorts.where(Cohort.id.in_(filters.cohorts))
     cohorts = cohorts.subquery()
+    # A cohort counts its members' work from its start date on (PLAYBOOK.md).
+    from_start = or_(cohorts.c.starts_on.is_(None), F.c.first_interview_on >= cohorts.c.starts_on)
     in_cohorts = CohortMember.cohort_id.in_(select(cohorts.c.id))
     # The facts' conditions sit in the ON clause of a LEFT JOIN so SQLite keeps the members
     # as the outer loop: it walks them in cohort order (no sort for the GROUP BY) and looks
@@ -742,26 +863,34 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
             *[func.coalesce(func.sum(F.c[p]), 0).label(p) for p in PAIR_NAMES],
         )
         .select_from(CohortMember)
-        .outerjoin(F, and_(F.c.client_id == CohortMember.client_id, *where, _settled(now)))
+        .join(cohorts, cohorts.c.id == CohortMember.cohort_id)
+        .outerjoin(
+            F, and_(F.c.client_id == CohortMember.client_id, *where, _settled(now), from_start)
+        )
         .where(in_cohorts)
         .group_by(CohortMember.cohort_id)
     )
     settled = _unpack(_sums_frame(query))
-    # Rows with a task not yet due, per client, then per cohort of each client.
-    recent = _combine(
-        ["client_id"], _current_sums(where, now, ["client_id"]), _live_rows(where, now)
-    )
+    # Rows with a task not yet due, per client and day, then per cohort of each client
+    # from the cohort's start date on.
+    keys = ["client_id", "first_interview_on"]
+    recent = _combine(keys, _current_sums(where, now, keys), _live_rows(where, now))
     if not recent.empty:
         members = _frame(
-            select(CohortMember.cohort_id, CohortMember.client_id).where(
-                in_cohorts, CohortMember.client_id.in_(sorted(set(recent["client_id"])))
-            )
+            select(CohortMember.cohort_id, CohortMember.client_id, cohorts.c.starts_on)
+            .join(cohorts, cohorts.c.id == CohortMember.cohort_id)
+            .where(in_cohorts, CohortMember.client_id.in_(sorted(set(recent["client_id"]))))
         )
         recent = recent.merge(members, on="client_id")
+        counted = [
+            starts is None or pd.isna(starts) or day >= starts
+            for day, starts in zip(recent["first_interview_on"], recent["starts_on"], strict=True)
+        ]
+        recent = recent[counted]
     frame = _measures(_combine(["cohort_id"], settled, recent), ["cohort_id"])
     names = dict(db.session.execute(select(cohorts.c.id, cohorts.c.name)).all())
     frame.insert(1, "cohort", [names.get(i) for i in frame["cohort_id"]])
-    return suppress_small_measures(frame, user)
+    return _protect("cohorts", frame, user, filters, now)
 
 
 def _by_key(user, filters, now, key: str, measures=tuple(MEASURES)) -> pd.DataFrame:

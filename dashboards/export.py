@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from coach_app.extensions import db
+from coach_app.models import audit
 from dashboards import data
 
 bp = Blueprint("analytics_export", __name__)
@@ -60,6 +61,39 @@ def filters_from_args(user, args) -> data.Filters:
     return filters
 
 
+class AnalyticsExport:
+    """What an "export.downloaded" audit event is about (no row of its own, so no id)."""
+
+    id = None
+
+
+def audit_details(view: str, filters: data.Filters) -> dict:
+    """Which export and which filters, as ids, dates and choices: never a person's data."""
+    return {
+        "export": view,
+        "filters": {
+            "start": filters.start.isoformat() if filters.start else None,
+            "end": filters.end.isoformat() if filters.end else None,
+            "cohorts": list(filters.cohorts),
+            "coaches": list(filters.coaches),
+            "rounds": filters.rounds,
+            "industries": list(filters.industries),
+        },
+    }
+
+
+def record_download(user, view: str, filters: data.Filters) -> None:
+    """Audit the download (committed at once: a streamed body outlives the request's work)."""
+    audit.record(
+        organization_id=user.organization_id,
+        actor_id=user.id,
+        action="export.downloaded",
+        obj=AnalyticsExport(),
+        details=audit_details(view, data.applied_filters(user, filters)),
+    )
+    db.session.commit()
+
+
 def _cell(value):
     # A cell starting with = + - @ would run as a formula in a spreadsheet: quote it.
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -100,6 +134,7 @@ def _export(view: str):
                 body = to_csv(VIEWS[view](user, filters))
         except data.AnalyticsAccessError:
             abort(403)
+        record_download(user, view, filters)
         stamp = datetime.now(UTC).strftime("%Y%m%d")
         return Response(
             body,

@@ -2,7 +2,8 @@
 
 Every figure names the number of opportunities it rests on in its title and carries the note
 that these are associations, not causes. Groups the data layer blanked for organizers
-(fewer than MIN_GROUP_SIZE opportunities) are drawn as an empty slot labelled "too few".
+(dashboards/privacy.py) are drawn as an empty slot labelled "too few". Text that people
+typed reaches plotly only through escape_label.
 """
 
 import math
@@ -57,10 +58,56 @@ def _errors(frame: pd.DataFrame, rate="offer_rate", low="low", high="high") -> d
     return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}
 
 
+# Trace properties that carry data into the chart: plotly renders a subset of HTML (<a>,
+# <b>, <br>, <span style>...) in them, in tick labels, legends and hover texts.
+TEXT_PROPERTIES = ("x", "y", "text", "customdata", "hovertext", "name", "labels", "ids")
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def escape_label(value):
+    """What people typed, made inert for plotly: & < > as entities (plotly shows them as the
+    characters but never parses them as tags), in strings and in lists of them."""
+    if isinstance(value, str):
+        return value.translate(_ENTITIES)
+    if isinstance(value, list | tuple):
+        return [escape_label(v) for v in value]
+    return value
+
+
+def _escape_trace(trace: dict) -> dict:
+    return {k: escape_label(v) if k in TEXT_PROPERTIES else v for k, v in trace.items()}
+
+
 def _figure(*traces) -> dict:
     # Plain dicts, which dcc.Graph takes as they are: building plotly.graph_objects validates
-    # every property and costs tens of milliseconds per figure, per callback.
-    return {"data": [t for t in traces if t is not None], "layout": {}}
+    # every property and costs tens of milliseconds per figure, per callback. Every trace
+    # passes through the one escaping helper, so no figure can forget it.
+    return {"data": [_escape_trace(t) for t in traces if t is not None], "layout": {}}
+
+
+def add_trace(fig: dict, trace: dict) -> None:
+    """Append a trace to a figure, escaped like the ones given to _figure."""
+    fig["data"].append(_escape_trace(trace))
+
+
+def message_figure(message: str) -> dict:
+    """An empty chart that says why (a filter error, a view not for this role)."""
+    return {
+        "data": [],
+        "layout": {
+            "annotations": [
+                {
+                    "text": escape_label(message),
+                    "showarrow": False,
+                    "xref": "paper",
+                    "yref": "paper",
+                }
+            ],
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "height": 200,
+        },
+    }
 
 
 def _layout(fig: dict, title: str, n, *, unit="opportunities", y_title="%") -> dict:
@@ -126,7 +173,8 @@ def rules_figure(frame: pd.DataFrame) -> dict:
     for i, group in enumerate((ALL_ON_TIME, LATE_OR_MISSED)):
         part = frame[frame["group"] == group]
         few = _too_few(part)
-        fig["data"].append(
+        add_trace(
+            fig,
             dict(
                 type="bar",
                 x=list(part["title"]),
@@ -139,7 +187,7 @@ def rules_figure(frame: pd.DataFrame) -> dict:
                 textposition="outside",
                 name=GROUP_LABELS[group],
                 marker={"color": COLORS[i]},
-            )
+            ),
         )
     fig["layout"].update(barmode="group")
     decided = _total(frame[frame["rule"] == Rule.NOTES.value]) if not frame.empty else 0
@@ -161,7 +209,8 @@ def hours_figure(frame: pd.DataFrame) -> dict:
         total = part["outcome_total"].iloc[0] if len(part) else None
         totals.append(None if _missing(total) else int(total))
         name = f"{label} ({TOO_FEW})" if _missing(total) else f"{label} (n = {int(total)})"
-        fig["data"].append(
+        add_trace(
+            fig,
             dict(
                 type="bar",
                 x=list(HOURS_LABELS),
@@ -170,7 +219,7 @@ def hours_figure(frame: pd.DataFrame) -> dict:
                 marker={"color": COLORS[i]},
                 customdata=[None if _missing(v) else int(v) for v in part["opportunities"]],
                 hovertemplate="%{x}: %{y} % (%{customdata} opportunities)<extra></extra>",
-            )
+            ),
         )
     fig["layout"].update(
         barmode="group", xaxis={"title": {"text": "hours from interview end (first round)"}}
@@ -197,7 +246,8 @@ def _measure_bars(frame: pd.DataFrame, key: str, title: str, unit: str) -> dict:
             if f"{measure}_too_few" in frame.columns
             else pd.Series(False, index=frame.index)
         )
-        fig["data"].append(
+        add_trace(
+            fig,
             dict(
                 type="bar",
                 x=labels,
@@ -212,7 +262,7 @@ def _measure_bars(frame: pd.DataFrame, key: str, title: str, unit: str) -> dict:
                 textposition="outside",
                 name=name,
                 marker={"color": COLORS[i]},
-            )
+            ),
         )
     fig["layout"].update(barmode="group")
     return _layout(fig, title, _total(frame), unit=unit)
@@ -232,7 +282,8 @@ def coaches_figure(frame: pd.DataFrame) -> dict:
     fig = _figure()
     if not frame.empty:
         decided = [0 if _missing(v) else int(v) for v in frame["offer_den"]]
-        fig["data"].append(
+        add_trace(
+            fig,
             dict(
                 type="scatter",
                 x=[percent(v) for v in frame["compliance_rate"]],
@@ -257,7 +308,7 @@ def coaches_figure(frame: pd.DataFrame) -> dict:
                 hovertemplate="%{text}<br>compliance %{customdata[0]}"
                 "<br>offer rate %{customdata[1]}<extra></extra>",
                 name="coaches",
-            )
+            ),
         )
     fig["layout"].update(xaxis={"title": {"text": "compliance %"}, "range": [0, 100]})
     return _layout(
@@ -274,7 +325,8 @@ def months_figure(frame: pd.DataFrame) -> dict:
     fig = _figure()
     if not frame.empty:
         for i, (measure, name) in enumerate(MEASURES.items()):
-            fig["data"].append(
+            add_trace(
+                fig,
                 dict(
                     type="scatter",
                     x=list(frame["month"]),
@@ -293,7 +345,7 @@ def months_figure(frame: pd.DataFrame) -> dict:
                     ],
                     hovertemplate="%{x}: %{customdata}<extra>" + name + "</extra>",
                     connectgaps=False,
-                )
+                ),
             )
     fig["layout"].update(
         xaxis={"title": {"text": "month of the first interview"}, "type": "category"}

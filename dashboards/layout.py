@@ -34,8 +34,10 @@ SCOPE_TEXT = {
     Role.ADMIN: "The whole organisation, with every coach side by side.",
     Role.COACH: "Your own clients.",
     Role.ORGANIZER: (
-        "Members of your cohorts, as aggregates only. A group resting on fewer than "
-        f"{data.MIN_GROUP_SIZE} opportunities is shown as “too few”."
+        "Members of your cohorts (their work from each cohort's start date on), as "
+        f"aggregates only, by whole months. A figure resting on fewer than {data.MIN_GROUP_SIZE} "
+        f"opportunities or {data.MIN_GROUP_SIZE} clients, or one that a neighbouring filter "
+        f"would tell apart by fewer than {data.MIN_GROUP_SIZE} clients, is shown as “too few”."
     ),
 }
 PERCENT = FormatTemplate.percentage(0)
@@ -82,6 +84,7 @@ def build(role: str | None, options: dict | None = None):
                         display_format="YYYY-MM-DD",
                         clearable=True,
                     ),
+                    html.Div(id="f-dates-note", className="small text-muted"),
                 ],
                 className="col-md-4",
             ),
@@ -210,7 +213,10 @@ def tiles(frame) -> list:
         ]
         if too_few:
             body.append(
-                html.Div(f"fewer than {data.MIN_GROUP_SIZE} opportunities", className="small")
+                html.Div(
+                    f"hidden: it could single out fewer than {data.MIN_GROUP_SIZE} clients",
+                    className="small",
+                )
             )
         else:
             body.append(

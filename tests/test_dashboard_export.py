@@ -4,8 +4,10 @@ import io
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from coach_app.extensions import db
+from coach_app.models.audit import AuditEvent
 from dashboards import callbacks, data, export
 from tests.dashboard_fixtures import NOW, build_six, cohort
 
@@ -105,7 +107,42 @@ def test_text_cells_cannot_become_spreadsheet_formulas(world, six, as_user):
 
 
 def test_export_links_carry_the_filters(app, world):
+    values = ("2026-01-05T00:00:00", None, [3, 4], None, "2", None)
     with app.test_request_context():
-        links = callbacks.export_hrefs("2026-01-01T00:00:00", None, [3, 4], None, "2", None)
-    assert links[0] == "/analytics/export/headline.csv?start=2026-01-01&cohort=3&cohort=4&rounds=2"
+        links = callbacks.export_hrefs(world.coach, *values)
+        organizer = callbacks.export_hrefs(world.organizer, *values)
+        broken = callbacks.export_hrefs(world.coach, {"$gt": ""}, None, None, None, None, None)
+    assert links[0] == "/analytics/export/headline.csv?start=2026-01-05&cohort=3&cohort=4&rounds=2"
     assert len(links) == len(export.VIEWS)
+    # An organiser's links carry the whole months the page shows.
+    assert organizer[0].startswith("/analytics/export/headline.csv?start=2026-01-01&")
+    assert broken == [None] * len(export.VIEWS)
+
+
+def test_each_download_is_audited_without_personal_data(world, six, as_user):
+    group = cohort(world, world.organizer, "Cohort A", world.profile)
+    browser = as_user(world.organizer)
+    query = f"?end=2026-06-10&cohort={group.id}&industry=Tech"
+    assert browser.get(f"/analytics/export/bands.csv{query}").status_code == 200
+    assert browser.get("/analytics/export/clients.csv").status_code == 403  # refused: no event
+    assert browser.get("/analytics/export/bands.csv?cohort=nope").status_code == 400
+    as_user(world.coach).get("/analytics/export/opportunities.csv").get_data()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "export.downloaded").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.actor_id, e.details["export"]) for e in events] == [
+        (world.organizer.id, "bands"),
+        (world.coach.id, "opportunities"),
+    ]
+    assert events[0].organization_id == world.org.id
+    assert events[0].details["filters"] == {
+        "start": None,
+        "end": "2026-06-30",  # what the organiser was given: whole months
+        "cohorts": [group.id],
+        "coaches": [],
+        "rounds": None,
+        "industries": ["Tech"],
+    }
+    text = str([e.details for e in events])
+    for personal in ("Cleo", "client@acme", "Cora", "Olga"):
+        assert personal not in text

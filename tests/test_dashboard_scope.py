@@ -44,7 +44,8 @@ def test_each_role_sees_its_own_scope(world, scene):
     assert counts(world.admin) == (3, 6)
     assert counts(world.foreign_admin) == (0, 0)
     assert counts(world.foreign_coach) == (0, 0)
-    assert counts(world.organizer, "compliance") == (29, 43)
+    # Cohort A is Cleo alone: six opportunities, but one client, so "too few" (PLAYBOOK.md).
+    assert counts(world.organizer, "compliance") == (None, None)
     assert data.headline(world.admin, None, NOW)["opportunities"].iloc[0] == 8
 
 
@@ -59,23 +60,24 @@ def test_filters_never_widen_the_scope(world, scene):
     assert counts(world.foreign_admin, filters=foreign) == (0, 0)
 
 
-def test_organizer_sees_aggregates_with_small_groups_as_too_few(world, scene):
+def test_organizer_with_one_client_sees_only_too_few_however_many_opportunities(world, scene):
     tiles = data.headline(world.organizer, None, NOW).set_index("measure")
-    assert tiles.loc["compliance", ["num", "den", "opps"]].tolist() == [29, 43, 6]
-    assert tiles.loc["offer", ["num", "den"]].tolist() == [2, 5]
-    assert bool(tiles.loc["rejection_thanks", "too_few"])  # rests on 2 opportunities
-    assert tiles.loc["rejection_thanks", ["num", "den", "rate"]].tolist() == [None, None, None]
+    assert tiles["too_few"].all()  # six opportunities, one client
+    assert tiles.loc["compliance", ["num", "den", "opps", "rate"]].tolist() == [None] * 4
+    assert tiles["opportunities"].isna().all()
     bands = data.by_band(world.organizer, None, NOW)
     assert bands["too_few"].all() and bands["offer_rate"].isna().all()
     assert bands["offers"].isna().all()
     rules = data.by_rule(world.organizer, None, NOW)
     assert rules["too_few"].all() and rules["offers"].isna().all()
     months = data.by_month(world.organizer, None, NOW).set_index("month")
-    assert months.loc["2026-01", "compliance_num"] == 28
-    assert bool(months.loc["2026-02", "too_few"])
-    assert months.loc["2026-02", "compliance_num"] is None
+    assert months["too_few"].all() and months["compliance_num"].isna().all()
     cohorts = data.by_cohort(world.organizer, None, NOW)
     assert cohorts["cohort"].tolist() == ["Cohort A"]  # never organizer2's cohort
+    assert cohorts["too_few"].all()
+    # The admin sees the same cohort's figures: the data is there, only hidden.
+    admin = data.by_cohort(world.admin, None, NOW).set_index("cohort")
+    assert admin.loc["Cohort A", ["compliance_num", "compliance_den"]].tolist() == [29, 43]
 
 
 def test_organizer2_with_two_opportunities_sees_only_too_few(world, scene):

@@ -21,11 +21,11 @@ ROUTES = {
         "/analytics/_dash-dependencies",
         expect(200, **JSON_ROUTE),
     ),
-    # No JSON body: past the guard, Dash refuses it with 415 (the guard tests post real ones).
+    # No JSON body: past the sign-in check, the guard refuses it with 400 (see the fuzz tests).
     "/analytics/_dash-update-component": (
         "POST",
         "/analytics/_dash-update-component",
-        expect(415, **JSON_ROUTE),
+        expect(400, **JSON_ROUTE),
     ),
     "/analytics/_reload-hash": ("GET", "/analytics/_reload-hash", expect(200, **JSON_ROUTE)),
     "/analytics/_favicon.ico": ("GET", "/analytics/_favicon.ico", expect(200, **CLIENTS_403)),
