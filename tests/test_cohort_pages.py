@@ -119,7 +119,7 @@ def test_cohort_list_shows_sizes_and_compliance(app, world, as_user):
 
 def test_cohort_detail_is_aggregate_only(app, world, as_user):
     cohort = _cohort(world)
-    members = _clients(world, 3)
+    members = _clients(world, 4)  # five clients: the smallest group organisers see figures of
     now = datetime.now(UTC)
     for i, profile in enumerate(members + [world.profile]):
         _member(cohort, profile)
@@ -135,10 +135,10 @@ def test_cohort_detail_is_aggregate_only(app, world, as_user):
             )
     db.session.commit()
     html = as_user(world.organizer).get(f"/cohorts/{cohort.id}").get_data(as_text=True)
-    assert 'data-testid="size">4<' in html
-    assert 'data-testid="opportunities">8<' in html
-    # offers: (i + j) % 3 == 0 for (0,0), (1,2)x, (2,1), (3,0) -> 3 of 8
-    assert '38 % <span class="text-muted small">(3/8)</span>' in html
+    assert 'data-testid="size">5<' in html
+    assert 'data-testid="opportunities">10<' in html
+    # offers: (i + j) % 3 == 0 for (0,0), (2,1), (3,0) -> 3 of 10
+    assert '30 % <span class="text-muted small">(3/10)</span>' in html
     assert "Cohort analytics" in html
     # No names, contacts or notes of clients: only totals.
     for text in ("Cleo", "Member 0", "Dana Reyes", "sailing", "Co 0-0"):
@@ -152,6 +152,30 @@ def test_small_groups_show_too_few(app, world, as_user):
     html = as_user(world.organizer).get(f"/cohorts/{cohort.id}").get_data(as_text=True)
     assert html.count(">too few<") == 3
     assert "%" not in html.split('data-testid="cohort-figures"')[1].split("</dl>")[0]
+
+
+def test_four_clients_are_too_few_however_many_opportunities(app, world, as_user):
+    cohort = _cohort(world)
+    for profile in _clients(world, 3) + [world.profile]:
+        _member(cohort, profile)
+        for j in range(2):
+            interview_for(profile, world.coach, start_at=_days_ago(4 + j), company=f"Co {j}")
+    db.session.commit()
+    html = as_user(world.organizer).get(f"/cohorts/{cohort.id}").get_data(as_text=True)
+    assert 'data-testid="opportunities">8<' in html  # enough opportunities, too few people
+    assert "%" not in html.split('data-testid="cohort-figures"')[1].split("</dl>")[0]
+
+
+def test_a_cohort_counts_work_from_its_start_date_on(app, world, as_user):
+    cohort = _cohort(world)
+    cohort.starts_on = (datetime.now(UTC) - timedelta(days=10)).date()
+    for profile in _clients(world, 4) + [world.profile]:
+        _member(cohort, profile)
+        interview_for(profile, world.coach, start_at=_days_ago(3), company="After")
+        interview_for(profile, world.coach, start_at=_days_ago(40), company="Before")
+    db.session.commit()
+    html = as_user(world.organizer).get(f"/cohorts/{cohort.id}").get_data(as_text=True)
+    assert 'data-testid="opportunities">5<' in html  # the five from before the start are out
 
 
 def test_other_organizer_cannot_see_cohort(app, world, as_user):

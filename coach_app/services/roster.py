@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import abort
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from coach_app.access import client_scope
@@ -32,6 +32,7 @@ from coach_app.models import (
     User,
     audit,
 )
+from coach_app.models.analytics import OpportunityFact
 from coach_app.models.cohort_requests import (
     REQUEST_APPROVED,
     REQUEST_DECLINED,
@@ -439,14 +440,15 @@ class CohortFigures:
 
     size: int = 0
     opportunities: int = 0
+    clients: int = 0  # members with an opportunity counted (from the cohort's start date on)
     compliance: Rate = field(default_factory=lambda: Rate(0, 0))
     notes_rate: Rate = field(default_factory=lambda: Rate(0, 0))
     offer_rate: Rate = field(default_factory=lambda: Rate(0, 0))
 
     @property
     def too_few(self) -> bool:
-        """Fewer opportunities than the playbook's minimum group: rates are not shown."""
-        return self.opportunities < MIN_GROUP_SIZE
+        """Fewer opportunities or clients than the playbook's minimum group: no rates shown."""
+        return self.opportunities < MIN_GROUP_SIZE or self.clients < MIN_GROUP_SIZE
 
     @property
     def offers_too_few(self) -> bool:
@@ -455,7 +457,7 @@ class CohortFigures:
 
 
 def cohort_figures(cohort_ids, now: datetime | None = None) -> dict[int, CohortFigures]:
-    """Figures for many cohorts in four queries, whatever their size (all tasks to date)."""
+    """Figures for many cohorts in five queries, whatever their size (work from each start)."""
     now = _now(now)
     cohort_ids = list(cohort_ids)
     figures = {cohort_id: CohortFigures() for cohort_id in cohort_ids}
@@ -470,6 +472,35 @@ def cohort_figures(cohort_ids, now: datetime | None = None) -> dict[int, CohortF
     ):
         figures[cohort_id].size = size
 
+    # A cohort counts its members' work from its start date on (PLAYBOOK.md): opportunities
+    # whose first interview is on or after it, read from the analytics facts.
+    counted_work = (
+        select(
+            CohortMember.cohort_id,
+            OpportunityFact.opportunity_id,
+            OpportunityFact.client_id,
+        )
+        .join(Cohort, Cohort.id == CohortMember.cohort_id)
+        .join(OpportunityFact, OpportunityFact.client_id == CohortMember.client_id)
+        .where(
+            in_cohorts,
+            or_(
+                Cohort.starts_on.is_(None),
+                OpportunityFact.first_interview_on >= Cohort.starts_on,
+            ),
+        )
+        .subquery()
+    )
+    for cohort_id, opportunities, clients in db.session.execute(
+        select(
+            counted_work.c.cohort_id,
+            func.count(counted_work.c.opportunity_id),
+            func.count(func.distinct(counted_work.c.client_id)),
+        ).group_by(counted_work.c.cohort_id)
+    ):
+        figures[cohort_id].opportunities = opportunities
+        figures[cohort_id].clients = clients
+
     status = task_status_case(FollowUpTask, now)
     notes = task_notes_day_case(FollowUpTask, now)
     is_notes = FollowUpTask.rule == Rule.NOTES.value
@@ -480,15 +511,15 @@ def cohort_figures(cohort_ids, now: datetime | None = None) -> dict[int, CohortF
 
     tasks = (
         select(
-            CohortMember.cohort_id,
+            counted_work.c.cohort_id,
             count(status == Status.ON_TIME.value),
             count(status.in_(counted)),
             count(is_notes & (notes == NOTES_SAME_DAY)),
             count(is_notes & notes.is_not(None)),
         )
-        .join(FollowUpTask, FollowUpTask.client_id == CohortMember.client_id)
-        .where(in_cohorts)
-        .group_by(CohortMember.cohort_id)
+        .select_from(counted_work)
+        .join(FollowUpTask, FollowUpTask.opportunity_id == counted_work.c.opportunity_id)
+        .group_by(counted_work.c.cohort_id)
     )
     notes_same = {}
     for cohort_id, on_time, total, same, notes_total in db.session.execute(tasks):
@@ -497,14 +528,15 @@ def cohort_figures(cohort_ids, now: datetime | None = None) -> dict[int, CohortF
 
     checks = (
         select(
-            CohortMember.cohort_id,
+            counted_work.c.cohort_id,
             FollowUpTask.due_at,
             FollowUpTask.completed_at,
             Interview.timezone,
         )
-        .join(FollowUpTask, FollowUpTask.client_id == CohortMember.client_id)
+        .select_from(counted_work)
+        .join(FollowUpTask, FollowUpTask.opportunity_id == counted_work.c.opportunity_id)
         .join(Interview, Interview.id == FollowUpTask.interview_id)
-        .where(in_cohorts, is_notes, notes == NOTES_CHECK)
+        .where(is_notes, notes == NOTES_CHECK)
     )
     for cohort_id, due_at, completed_at, tz in db.session.execute(checks):
         if notes_completed_same_day(due_at=due_at, completed_at=completed_at, tz=tz):
@@ -515,16 +547,14 @@ def cohort_figures(cohort_ids, now: datetime | None = None) -> dict[int, CohortF
     decided = [o.value for o in DECIDED]
     outcomes = (
         select(
-            CohortMember.cohort_id,
-            func.count(Opportunity.id),
+            counted_work.c.cohort_id,
             count(Opportunity.outcome == Outcome.OFFER.value),
             count(Opportunity.outcome.in_(decided)),
         )
-        .join(Opportunity, Opportunity.client_id == CohortMember.client_id)
-        .where(in_cohorts)
-        .group_by(CohortMember.cohort_id)
+        .select_from(counted_work)
+        .join(Opportunity, Opportunity.id == counted_work.c.opportunity_id)
+        .group_by(counted_work.c.cohort_id)
     )
-    for cohort_id, opportunities, offers, decided_count in db.session.execute(outcomes):
-        figures[cohort_id].opportunities = opportunities
+    for cohort_id, offers, decided_count in db.session.execute(outcomes):
         figures[cohort_id].offer_rate = Rate(int(offers), int(decided_count))
     return figures
