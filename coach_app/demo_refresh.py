@@ -47,7 +47,7 @@ class RefreshSummary:
 
     def __str__(self) -> str:
         if not self.moved:
-            return "No synthetic organisation needed moving (or none exists)."
+            return "No demo to move: none loaded, or it was loaded today."
         lines = [
             f"Moved “{name}” forward by {days} day{'' if days == 1 else 's'} ({rows} rows)."
             for name, days, rows in self.moved

@@ -67,25 +67,34 @@ fi
 # An old demo is moved forward to today (whole days; nothing happens the same day).
 .venv/bin/flask demo --refresh
 
-# Keep a process running: when it exits (rq cron does when Redis goes away), start it again
-# after 1, 2, 4 ... up to 30 seconds; a run that lasted a minute resets the wait.
+# Keep a process running: when it fails (rq cron does when Redis goes away), start it again
+# after 1, 2, 4 ... up to 30 seconds and once Redis answers; a run that lasted a minute resets
+# the wait. A clean exit (status 0: it was asked to stop, as on Ctrl+C) ends the supervision,
+# and so the run.
 supervise() {
   local name=$1 delay=1 started status child=
   shift
-  # Stopping: the running child (the process, or the sleep before its restart) goes too.
-  trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; exit 0' TERM INT
+  # Stopped by cleanup: the running child (the process, or the sleep before its restart) too.
+  # (SIGINT cannot be trapped here: background jobs of a script ignore it; the processes
+  # themselves handle Ctrl+C.)
+  trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; exit 0' TERM
   while true; do
     started=$SECONDS
     "$@" &
     child=$!
     status=0
     wait "$child" || status=$?
+    if [ "$status" -eq 0 ]; then exit 0; fi
     if [ $((SECONDS - started)) -ge 60 ]; then delay=1; fi
-    say "$name exited (status $status); starting it again in ${delay}s"
-    sleep "$delay" &
-    child=$!
-    wait "$child" || true
-    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+    say "$name exited (status $status); starting it again in ${delay}s, once Redis answers"
+    # Each failed start prints a traceback: wait for Redis first, keeping the same backoff.
+    while true; do
+      sleep "$delay" &
+      child=$!
+      wait "$child" || true
+      delay=$((delay * 2 > 30 ? 30 : delay * 2))
+      redis_up && break
+    done
   done
 }
 
@@ -110,5 +119,5 @@ Demo logins (password: followthrough-demo):
 Reminder emails are printed below as blocks headed "EMAIL". Press Ctrl+C to stop.
 
 MSG
-# The web process ending (say, its port is taken) ends the run; the others restart.
+# The run ends when web stops (say, its port is taken) or a process stops cleanly.
 wait -n "${pids[@]}" || true

@@ -159,7 +159,7 @@ def test_refresh_moves_an_old_demo_to_today_and_leaves_real_organisations_alone(
 
 def test_refresh_without_a_demo_does_nothing(app, world):
     summary = refresh_demo()
-    assert summary.moved == [] and "No synthetic organisation" in str(summary)
+    assert summary.moved == [] and "No demo to move" in str(summary)
 
 
 def test_demo_refresh_command(app):

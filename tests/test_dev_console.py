@@ -53,7 +53,7 @@ def test_readable_logs_print_each_worker_line_once():
         out = io.StringIO()
         root.handlers[0].setStream(out)
         rq_logger.info("Job OK (abc)")
-        logging.getLogger("workers.jobs").info("sweep: %s", {"claimed": 2})
+        logging.getLogger("workers.jobs").info("sweep: %s", "claimed 2, batches 1")
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
@@ -61,7 +61,7 @@ def test_readable_logs_print_each_worker_line_once():
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     assert lines[0].endswith(" INFO  rq.worker: Job OK (abc)")
-    assert lines[1].endswith(" INFO  workers.jobs: sweep: {'claimed': 2}")
+    assert lines[1].endswith(" INFO  workers.jobs: sweep: claimed 2, batches 1")
     assert not any(line.startswith("{") for line in lines)  # no JSON twin
 
 
