@@ -63,11 +63,21 @@ def register(app: Flask) -> None:
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
     @click.option("--seed", default=7, show_default=True)
-    def demo_command(if_empty, seed):
-        """Fill the database with a synthetic coaching organisation."""
+    @click.option(
+        "--refresh",
+        is_flag=True,
+        help="Move an existing synthetic demo forward to today instead of building one.",
+    )
+    def demo_command(if_empty, seed, refresh):
+        """Fill the database with a synthetic coaching organisation (or move one to today)."""
         from coach_app.demo import DEMO_PASSWORD, build_demo
         from coach_app.models import User
 
+        if refresh:
+            from coach_app.demo_refresh import refresh_demo
+
+            click.echo(refresh_demo())
+            return
         if if_empty and db.session.scalar(select(func.count(User.id))):
             click.echo("Database already has users; demo data not loaded.")
             return

@@ -156,8 +156,13 @@ def build_demo(seed: int = 7, clients: int = 60, now: datetime | None = None) ->
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
     summary = DemoSummary()
+    # created_at is the demo's anchor: `flask demo --refresh` moves everything forward by the
+    # time elapsed since then (refresh_demo below).
     org = Organization(
-        name="Northwind Career Partners", timezone="America/Chicago", is_synthetic=True
+        name="Northwind Career Partners",
+        timezone="America/Chicago",
+        is_synthetic=True,
+        created_at=now,
     )
     db.session.add(org)
     db.session.flush()

@@ -54,11 +54,13 @@ def test_console_backend_prints_the_nudge_as_make_run_shows_it(redis_app, world,
     start = datetime(2026, 6, 10, 10, 0, tzinfo=NY)
     interview_for(world.profile, world.client_user, start_at=start, now=start + timedelta(hours=1))
     sweep_at(redis_app, datetime(2026, 6, 10, 12, 59, tzinfo=NY))
-    assert "email to" not in capsys.readouterr().out
+    assert "EMAIL" not in capsys.readouterr().out
     sweep_at(redis_app, datetime(2026, 6, 10, 13, 0, tzinfo=NY))
     out = capsys.readouterr().out
-    assert f"----- email to {world.client_user.email} -----" in out
-    assert "Subject: 3 follow-up reminders" in out
+    assert out.count(" EMAIL ") == 1
+    assert f"| To:      {world.client_user.email}" in out
+    assert "| Subject: 3 follow-up reminders" in out
+    assert "| Link:    http://localhost/me/tasks/" in out
     assert "Your interview ended a little while ago" in out
 
 

@@ -67,7 +67,7 @@ def sweep_outbox(now: str | None = None) -> dict:
         connection.set(last_sweep_key(prefix), datetime.now(UTC).isoformat())
         connection.set(f"{prefix}:last-sweep-stats", json.dumps(stats))
         if ids or released:
-            log.info("sweep: %s", stats)
+            log.info("sweep: %s", ", ".join(f"{name} {count}" for name, count in stats.items()))
         return stats
 
 

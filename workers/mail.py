@@ -7,6 +7,7 @@ server refused that message but the connection is still good. Errors that break 
 connection (refused connection, disconnect, timeout) propagate to the caller.
 """
 
+import re
 import secrets
 import smtplib
 import sys
@@ -91,24 +92,43 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:1000]
 
 
+FRAME_WIDTH = 72
+_URL = re.compile(r"https?://\S+")
+
+
+def console_block(message: EmailMessage) -> str:
+    """An email as a framed block for a terminal: To, Subject, the link to open, the text.
+
+    Made to stand out among the log lines of `make run`, where it is the only way to read
+    a reminder in development; the link is the first one in the text, before the footer.
+    """
+    body = message.get_body(("plain",))
+    text = (body.get_content() if body is not None else "").rstrip("\n")
+    link = _URL.search(text.split("\n--\n", 1)[0])
+    head = [("To", message["To"]), ("Subject", message["Subject"])]
+    if link:
+        head.append(("Link", link.group(0)))
+    rule = "+" + "-" * (FRAME_WIDTH - 1)
+    lines = ["", "+" + " EMAIL ".center(FRAME_WIDTH - 1, "=")]
+    lines += [f"| {name + ':':<9}{value}" for name, value in head]
+    lines.append(rule)
+    lines += [f"| {line}".rstrip() for line in text.splitlines()]
+    lines += ["+" + "=" * (FRAME_WIDTH - 1), ""]
+    return "\n".join(lines) + "\n"
+
+
 class ConsoleBackend:
-    """Print messages to stdout (the default in development)."""
+    """Print messages to stdout (the default in development), each as one framed block."""
 
     def __init__(self, config):
         self.sender = config["MAIL_DEFAULT_SENDER"]
 
     def send_many(self, messages: list[EmailMessage], on_sent=None, on_refused=None) -> None:
-        """Print each message (its plain-text part)."""
+        """Print each message (its plain-text part) in one write, so log lines cannot split it."""
         for index, message in enumerate(messages):
             if "From" not in message:
                 message["From"] = self.sender
-            body = message.get_body(("plain",))
-            text = body.get_content() if body is not None else ""
-            sys.stdout.write(
-                f"\n----- email to {message['To']} -----\nSubject: {message['Subject']}\n"
-                f"X-Followthrough-Ids: {message['X-Followthrough-Ids']}\n\n"
-                f"{text}\n----- end of email -----\n"
-            )
+            sys.stdout.write(console_block(message))
             sys.stdout.flush()
             if on_sent:
                 on_sent(index)

@@ -8,6 +8,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    send_from_directory,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -39,6 +40,14 @@ def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     return redirect(url_for(HOME_BY_ROLE[current_user.role]))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon where browsers look for it by default (pages link the same SVG)."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )
 
 
 @bp.get("/healthz")
