@@ -97,6 +97,8 @@ def from_environment(instance_path: Path) -> dict:
         "RESET_REQUEST_LIMIT": os.environ.get("RESET_REQUEST_LIMIT", "5 per minute;20 per hour"),
         "RESET_EMAIL_LIMIT": os.environ.get("RESET_EMAIL_LIMIT", "3 per hour"),
         "TOKEN_LINK_LIMIT": os.environ.get("TOKEN_LINK_LIMIT", "30 per minute;100 per hour"),
+        "EXPORT_LIMIT": os.environ.get("EXPORT_LIMIT", "30 per minute;300 per hour"),
+        "INVITE_LIMIT": os.environ.get("INVITE_LIMIT", "20 per minute;200 per hour"),
         "PASSWORD_RESET_TTL_MINUTES": int(os.environ.get("PASSWORD_RESET_TTL_MINUTES", "60")),
         # Server-side sessions: idle and absolute lifetimes, and how recent a password entry
         # must be for sensitive actions.

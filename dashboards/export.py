@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, request, stream_with_context
 from flask_login import current_user
 from sqlalchemy import select
 
+from coach_app.auth import limits
 from coach_app.extensions import db
 from coach_app.models import audit
 from dashboards import data
@@ -151,4 +152,6 @@ def _export(view: str):
 
 
 for _view in VIEWS:
-    bp.add_url_rule(f"/{_view}.csv", endpoint=_view, view_func=_export(_view))
+    bp.add_url_rule(
+        f"/{_view}.csv", endpoint=_view, view_func=limits.exports_per_account(_export(_view))
+    )

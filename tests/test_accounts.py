@@ -118,13 +118,22 @@ def test_expired_invitation_is_refused(app, world, as_user):
     assert invitation.accepted_at is None
 
 
+def _error_text(response) -> str:
+    text = response.get_data(as_text=True)
+    return text[text.index("be used for a new account") : text.index("another one") + 11]
+
+
 def test_duplicate_email_is_refused_without_partial_write(world, as_user):
     coach = as_user(world.coach)
     users_before, profiles_before = _count(User), _count(ClientProfile)
     response = _invite(coach, email="CLIENT@acme.example")
     assert response.status_code == 400
-    assert "already exists" in response.text
+    assert "be used for a new account" in response.text
     assert (_count(User), _count(ClientProfile)) == (users_before, profiles_before)
+    # Another organisation's person gets the very same words: nothing says where they are.
+    foreign = _invite(coach, email=world.foreign_coach.email)
+    assert foreign.status_code == 400
+    assert _error_text(foreign) == _error_text(response)
     assert _count(OutboxMessage) == 0
 
 
@@ -207,7 +216,7 @@ def test_cli_creates_admin(app, world):
     duplicate = runner.invoke(
         args=["create-user", "--email", "boss@acme.example", "--name", "B", "--password", "x" * 12]
     )
-    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    assert duplicate.exit_code != 0 and "can't be used for a new account" in duplicate.output
 
 
 @pytest.mark.parametrize("path", ["/coach/clients/abc", "/me/tasks/99999999", "/cohorts/0"])

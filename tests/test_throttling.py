@@ -191,3 +191,26 @@ def test_a_refused_sign_in_does_not_tell_whether_the_account_exists(app, world):
     unknown = _sign_in(_from(app, "203.0.113.99"), "nobody@acme.example", "guess")
     known = _sign_in(_from(app, "203.0.113.99"), world.coach2.email, "guess")
     assert unknown.status_code == known.status_code == 429
+
+
+def test_invitations_and_exports_are_limited_per_account(app, world, as_user):
+    app.config.update(INVITE_LIMIT="2 per minute", EXPORT_LIMIT="3 per minute")
+    coach = as_user(world.coach)
+    for n in range(2):
+        response = coach.post(
+            "/coach/invite", data={"name": f"Invitee {n}", "email": f"invitee{n}@example.org"}
+        )
+        assert response.status_code in (200, 302), response.status_code
+    third = coach.post("/coach/invite", data={"name": "Third", "email": "third@example.org"})
+    assert third.status_code == 429
+    assert "Too many invitations" in third.get_data(as_text=True)
+    # Another account is not held back by this one's invitations.
+    admin = as_user(world.admin)
+    invited = admin.post(
+        "/admin/users",
+        data={"name": "Cas Coach", "email": "cas@acme.example", "role": "coach", "timezone": ""},
+    )
+    assert invited.status_code == 302
+    for _ in range(3):
+        assert admin.get("/analytics/export/headline.csv").status_code == 200
+    assert admin.get("/analytics/export/headline.csv").status_code == 429

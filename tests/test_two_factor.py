@@ -2,6 +2,7 @@
 
 import re
 import time
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -417,3 +418,17 @@ def test_with_cryptography_the_secret_is_encrypted(app):
     stored = service.seal("JBSWY3DPEHPK3PXP")
     assert stored.startswith("fernet:") and "JBSWY3DPEHPK3PXP" not in stored
     assert service.unseal(stored) == "JBSWY3DPEHPK3PXP"
+
+
+def test_two_step_settings_ask_for_the_password_when_it_was_typed_long_ago(app, world, as_user):
+    from coach_app.models import UserSession
+
+    browser = as_user(world.coach)
+    for row in db.session.scalars(select(UserSession)):
+        row.reauthenticated_at = row.reauthenticated_at - timedelta(hours=1)
+    db.session.commit()
+    page = browser.get("/auth/two-factor")
+    assert page.status_code == 302 and "/auth/confirm" in page.headers["Location"]
+    setup = browser.post("/auth/two-factor/setup")
+    assert setup.status_code == 302 and setup.headers["Location"].endswith("/auth/two-factor")
+    assert db.session.scalar(select(func.count()).select_from(TwoFactor)) == 0

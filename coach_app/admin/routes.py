@@ -4,6 +4,7 @@ from flask_login import current_user
 from coach_app.access import roles_required
 from coach_app.admin import bp
 from coach_app.admin.forms import ConfirmForm, InviteStaffForm
+from coach_app.auth import limits
 from coach_app.forms import commit_or_report
 from coach_app.models import Role
 from coach_app.services import people, people_lists
@@ -13,6 +14,7 @@ from coach_app.services.outbox import dispatch_due_now
 
 @bp.route("/users", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
+@limits.invites_per_account
 def users():
     """Coaches, organizers and admins with their status, and a form to invite more."""
     form = InviteStaffForm()

@@ -123,3 +123,20 @@ second_factor_per_address = limiter.shared_limit(
     deduct_when=_refused,
     error_message=TOO_MANY_FROM_HERE,
 )
+
+# Exports read a whole scope each: a script cannot hammer the database with them.
+exports_per_account = limiter.shared_limit(
+    _setting("EXPORT_LIMIT"),
+    scope="exports-account",
+    key_func=signed_in_user,
+    error_message="Too many downloads in a short time. Wait a minute, then try again.",
+)
+
+# Invitations each send an email: an account cannot be used to spam addresses.
+invites_per_account = limiter.shared_limit(
+    _setting("INVITE_LIMIT"),
+    scope="invites-account",
+    key_func=signed_in_user,
+    methods=["POST"],
+    error_message="Too many invitations in a short time. Wait a few minutes, then try again.",
+)

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from coach_app.auth import bp, limits
-from coach_app.auth.sessions import end_all_sessions
+from coach_app.auth.sessions import end_all_sessions, fresh_login_required, is_fresh
 from coach_app.auth.two_factor import forget_device_cookie
 from coach_app.auth.two_factor_forms import ActionForm, ConfirmForm, PasswordAndCodeForm
 from coach_app.extensions import db
@@ -67,7 +67,7 @@ def _codes_page(codes: list[str], heading: str):
 
 
 @bp.get("/two-factor")
-@login_required
+@fresh_login_required
 def two_factor():
     """Two-step sign-in: its state, and what the person can do with it."""
     return _page()
@@ -76,7 +76,9 @@ def two_factor():
 @bp.post("/two-factor/setup")
 @login_required
 def two_factor_setup():
-    """Start enrolment: make a new secret to scan."""
+    """Start enrolment: make a new secret to scan (the password must have been typed lately)."""
+    if not is_fresh():
+        return redirect(url_for("auth.two_factor"))  # which asks for the password first
     if not ActionForm().validate_on_submit():
         return _page(400)
     try:

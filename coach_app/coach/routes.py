@@ -6,6 +6,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from coach_app.access import get_visible_or_404, roles_required, scoped
+from coach_app.auth import limits
 from coach_app.client.forms import InterviewForm, WaiveForm
 from coach_app.client.history import future_start_warning
 from coach_app.client.task_page import task_page_context
@@ -129,6 +130,7 @@ def exceptions():
 
 @bp.route("/invite", methods=["GET", "POST"])
 @roles_required(Role.COACH)
+@limits.invites_per_account
 def invite():
     """Invite a new client by email; the link is shown too, to pass on by hand if needed."""
     form = InviteClientForm()

@@ -3,6 +3,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from coach_app.access import get_visible_or_404, roles_required, scoped
+from coach_app.auth import limits
 from coach_app.cohorts import bp
 from coach_app.cohorts.forms import CohortForm, CohortInviteForm, CohortRequestForm
 from coach_app.extensions import db
@@ -83,6 +84,7 @@ def _coach_choices(form, cohort: Cohort) -> None:
 
 @bp.route("/<int:cohort_id>/invite", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER, Role.ADMIN)
+@limits.invites_per_account
 def invite(cohort_id: int):
     """Invite a new client by email under a coach of the organisation, into this cohort."""
     cohort = get_visible_or_404(Cohort, cohort_id)

@@ -15,6 +15,10 @@ from coach_app.services.outbox import queue_email
 from coach_app.urls import absolute_url
 
 # ASVS 2.1.1: at least 12 characters; no composition rules, no forced rotation.
+EMAIL_REFUSED = (
+    "This address can't be used for a new account. If the person already uses Followthrough, "
+    "ask them which address to invite, or use another one."
+)
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -55,7 +59,8 @@ def check_password_strength(password: str, field: str = "password") -> None:
 
 def _ensure_email_free(email: str) -> None:
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise ServiceError("An account with this email already exists.", "email")
+        # The same words whichever organisation holds it: a refusal must not say where.
+        raise ServiceError(EMAIL_REFUSED, "email")
 
 
 def create_user(
