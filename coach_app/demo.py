@@ -282,12 +282,15 @@ def _demo_opportunity(rng, now, profile, user, diligence, counts, recent=False):
     rounds = rng.choices([1, 2, 3], weights=[5, 3, 1])[0]
     tz = user.timezone
     if recent:
-        ended_ago = timedelta(minutes=30 * rng.randint(8, 12 * 24))  # 4 hours to 6 days
-        day, rounds = (now - ended_ago).astimezone(ZoneInfo(tz)).date(), 1
+        # Office hours within the last six days; today's only if it ended a few hours ago.
+        days_ago, rounds = rng.randint(0, 6), 1
+        day = (now.astimezone(ZoneInfo(tz)) - timedelta(days=days_ago)).date()
+        if _local(day, 9, 0, tz) > now - timedelta(hours=3):
+            day -= timedelta(days=1)
     for _round in range(rounds):
         start = _local(day, rng.choice([9, 10, 11, 13, 14, 15, 16]), rng.choice([0, 30]), tz)
-        if recent:
-            start = now - ended_ago - timedelta(hours=1)
+        if recent and start > now - timedelta(hours=3):
+            start = _local(day, 9, 0, tz)  # the morning slot: today's interview is over
         if start > now - timedelta(hours=3):
             break
         contacts = [

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import make_app
+from tests.conftest import PASSWORD, make_app
 from tests.dashboard_fixtures import build_six, cohort
 
 SUITE = "/analytics/_dash-component-suites/dash/dcc/dash_core_components.js"
@@ -109,10 +109,14 @@ def csrf_app(app, database_url, instance_dir):
 
 
 def signed_in(test_app, user):
+    """Sign in through the real form, CSRF token included (sessions live on the server)."""
     browser = test_app.test_client()
-    with browser.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+    page = browser.get("/auth/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = browser.post(
+        "/auth/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return browser
 
 
