@@ -210,11 +210,18 @@ def test_exceptions_queue_due_today_in_the_clients_day(app, world):
     interview_for(tokyo, world.coach, start_at=_at("2026-02-11 00:30", "Asia/Tokyo"), now=now)
     groups = pipeline.exceptions(world.coach, now=now)
     headings = [g.heading for g in groups]
-    assert headings == [
+    assert headings[:3] == [
         "Interview notes due today: 2 clients",
         "Contacts due today: 2 clients",
         "Next step due today: 2 clients",
     ]
+    # Then the week ahead: the thank-yous, gifts and second-interview offers of both rounds.
+    assert set(headings[3:]) == {
+        "Thank-you email coming up: 2 clients",
+        "Thank-you note coming up: 2 clients",
+        "Informational gift coming up: 2 clients",
+        "Offer a second interview coming up: 2 clients",
+    }
     # Half a day later New York's day-0 tasks are overdue, Tokyo's are still due today:
     # today's work comes first.
     later = [g.heading for g in pipeline.exceptions(world.coach, now=now + timedelta(hours=17))]

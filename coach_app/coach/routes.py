@@ -97,7 +97,7 @@ def exceptions():
     """What is due today, then what is overdue but still worth doing, across the clients."""
     args = request.args
     rule = args.get("rule") if args.get("rule") in {r.value for r in Rule} else None
-    kind = args.get("kind") if args.get("kind") in (pipeline.OVERDUE, pipeline.DUE_TODAY) else None
+    kind = args.get("kind") if args.get("kind") in pipeline.KINDS else None
     coach_id = pipeline.PipelineQuery.from_args(args).coach_id
     focused = rule is not None and kind is not None
     page_number = pipeline.PipelineQuery.from_args(args).page if focused else 1
@@ -125,6 +125,7 @@ def exceptions():
         coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
         url_with=_url_maker("coach.exceptions", args.to_dict()),
         OVERDUE=pipeline.OVERDUE,
+        COMING_UP=pipeline.COMING_UP,
     )
 
 

@@ -44,8 +44,11 @@ ARCHIVE_FILTERS = ("active", "archived", "all")
 # Rows a coach may choose per page; the default is PAGE_SIZE (25).
 PAGE_SIZES = (25, 50, 100)
 EXCEPTION_ROWS_PER_GROUP = 10
-OVERDUE, DUE_TODAY = "overdue", "due_today"
-KINDS = (OVERDUE, DUE_TODAY)
+OVERDUE, DUE_TODAY, COMING_UP = "overdue", "due_today", "coming_up"
+# In the order the queue shows them: today's work, what comes next, then what slipped.
+KINDS = (DUE_TODAY, COMING_UP, OVERDUE)
+# How far ahead "coming up" looks: the week a coach plans their nudges for.
+COMING_UP_DAYS = 7
 LIKE_ESCAPE = "/"
 
 _COUNTED = [Status.ON_TIME.value, Status.LATE.value, Status.MISSED.value]
@@ -580,7 +583,7 @@ class ExceptionGroup:
     @property
     def heading(self) -> str:
         """'Thank-you email overdue: 3 clients'."""
-        when = "overdue" if self.kind == OVERDUE else "due today"
+        when = {OVERDUE: "overdue", DUE_TODAY: "due today", COMING_UP: "coming up"}[self.kind]
         noun = "client" if self.clients == 1 else "clients"
         return f"{self.title} {when}: {self.clients} {noun}"
 
@@ -605,7 +608,8 @@ def exceptions(
     offset: int = 0,
     now: datetime | None = None,
 ) -> list[ExceptionGroup]:
-    """Open tasks due today (each client's local day) or overdue but still worth doing, by rule.
+    """Open tasks due today (each client's local day), coming up this week, or overdue but
+    still worth doing, grouped by rule and kind.
 
     Three queries whatever the roster: the clients' distinct zones, the group counts, and
     the first `limit` rows of each group (or one group's rows from `offset`, to page through).
@@ -649,7 +653,7 @@ def exceptions(
                 FollowUpTask.due_at < now,
                 ~past_worth_doing(rule=FollowUpTask.rule, due_at=FollowUpTask.due_at, now=now),
             )
-        else:
+        elif which == DUE_TODAY:
             stmt = (
                 stmt.join(User, User.id == ClientProfile.user_id)
                 .join(Organization, Organization.id == ClientProfile.organization_id)
@@ -657,6 +661,16 @@ def exceptions(
                     FollowUpTask.due_at >= now,
                     FollowUpTask.due_at <= max(ends.values()),  # lets the index bound the scan
                     FollowUpTask.due_at <= end_of_today,
+                )
+            )
+        else:  # coming up: after the client's today, within the week
+            stmt = (
+                stmt.join(User, User.id == ClientProfile.user_id)
+                .join(Organization, Organization.id == ClientProfile.organization_id)
+                .where(
+                    FollowUpTask.due_at > now,
+                    FollowUpTask.due_at <= now + timedelta(days=COMING_UP_DAYS),
+                    FollowUpTask.due_at > end_of_today,
                 )
             )
         return stmt.where(FollowUpTask.rule == rule) if rule else stmt
@@ -732,5 +746,5 @@ def exceptions(
     rule_order = {rule_id.value: i for i, rule_id in enumerate(RULES)}
     return sorted(
         groups.values(),
-        key=lambda g: (g.kind == OVERDUE, rule_order.get(g.rule, len(rule_order)), g.rule),
+        key=lambda g: (KINDS.index(g.kind), rule_order.get(g.rule, len(rule_order)), g.rule),
     )
