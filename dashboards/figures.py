@@ -135,7 +135,13 @@ def small_sample(n) -> bool:
     return not _missing(n) and is_small_sample(int(n))
 
 
+_KEEP_TOGETHER = {" %": "\u00a0%", "n = ": "n\u00a0=\u00a0", " < ": " <\u00a0", " ≥ ": " ≥\u00a0"}
+
+
 def _wrap(text: str, width: int) -> list[str]:
+    # No line starts with "%" or "= 7": textwrap breaks only at ASCII spaces, not at NBSP.
+    for plain, joined in _KEEP_TOGETHER.items():
+        text = text.replace(plain, joined)
     return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
 
 
@@ -500,7 +506,7 @@ COACH_MIN_PX = 8
 def coach_sizes(decided: list[int]) -> tuple[list[int], float]:
     """Marker sizes whose *area* is proportional to decided opportunities, and the sizeref."""
     largest = max(decided, default=0) or 1
-    # plotly's area sizing: diameter = sqrt(size / sizeref); the largest gets COACH_MAX_PX.
+    # plotly's area sizing (its documented sizeref): the largest gets COACH_MAX_PX across.
     return decided, 2.0 * largest / (COACH_MAX_PX**2)
 
 
