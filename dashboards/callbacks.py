@@ -22,6 +22,10 @@ FILTER_INPUTS = [
     Input("f-rounds", "value"),
     Input("f-industry", "value"),
 ]
+# The clients section says what to do once, in its caption; with no rows the caption is the
+# whole section (the empty table is hidden).
+CHOOSE_ONE_COACH = "Choose one coach in the Coach filter above to list their clients."
+NO_CLIENTS = "No clients have an interview that matches these filters."
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 
@@ -119,13 +123,12 @@ def client_outputs(user, *values, now=None, client_url=_client_url):
     except data.FilterError as error:
         return [], str(error)
     if user.role == Role.ADMIN and len(filters.coaches) != 1:
-        return [], "Choose one coach in the filters to list their clients."
+        return [], CHOOSE_ONE_COACH
     frame = data.by_client(user, filters, now)
     rows = client_rows(frame, client_url)
-    return (
-        rows,
-        f"{len(rows)} clients · {int(frame['opportunities'].sum()) if rows else 0} opportunities",
-    )
+    if not rows:
+        return [], NO_CLIENTS
+    return rows, f"{len(rows)} clients · {int(frame['opportunities'].sum())} opportunities"
 
 
 def export_query(user, *values) -> dict:

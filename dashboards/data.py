@@ -807,13 +807,18 @@ def thank_you_hours(user, filters=None, now=None, *, sums=None) -> pd.DataFrame:
         counts = part.groupby("hours_bucket")["opportunities"].sum() if len(part) else {}
         for label in HOURS_LABELS:
             count = int(counts.get(label, 0))
+            # The share of the outcome, with its 95 % Wilson interval like every other rate.
+            share = Rate(count, total)
+            interval = share.wilson()
             rows.append(
                 {
                     "outcome": outcome,
                     "hours": label,
                     "opportunities": count,
                     "outcome_total": total,
-                    "share": count / total if total else None,
+                    "share": share.value,
+                    "low": interval[0] if interval else None,
+                    "high": interval[1] if interval else None,
                 }
             )
     return sums.protect("hours", pd.DataFrame(rows))

@@ -10,8 +10,9 @@ from dash.dash_table import DataTable, FormatTemplate
 from flask_login import current_user
 
 from coach_app.models import Role
+from coach_app.playbook.analytics import SMALL_SAMPLE
 from dashboards import data
-from dashboards.figures import rate_text
+from dashboards.figures import FONT_FAMILY, rate_text, small_sample
 
 FILTER_IDS = ("f-dates", "f-cohort", "f-coach", "f-rounds", "f-industry")
 EXPORT_VIEWS = {
@@ -41,6 +42,18 @@ SCOPE_TEXT = {
     ),
 }
 PERCENT = FormatTemplate.percentage(0)
+# The portal's font (Bootstrap's system stack) rather than dash_table's monospace; text
+# columns left, numbers right-aligned so their digits line up.
+TABLE_STYLE = {
+    "style_cell": {
+        "fontFamily": FONT_FAMILY,
+        "fontSize": "0.9375rem",
+        "padding": "0.375rem 0.5rem",
+        "textAlign": "right",
+    },
+    "style_header": {"fontWeight": "600", "whiteSpace": "normal", "height": "auto"},
+    "style_cell_conditional": [{"if": {"column_id": "client"}, "textAlign": "left"}],
+}
 CLIENT_COLUMNS = [
     {"id": "client", "name": "Client", "presentation": "markdown"},
     {"id": "opportunities", "name": "Opportunities", "type": "numeric"},
@@ -148,12 +161,10 @@ def build(role: str | None, options: dict | None = None):
                 "Clients",
                 html.Div(
                     [
-                        html.P(
-                            "Admins: choose one coach to list their clients.",
-                            className="small text-muted",
-                            style=None if is_admin else {"display": "none"},
-                        ),
-                        html.P(id="clients-caption", className="small text-muted"),
+                        # The one instruction or summary line (callbacks.client_outputs); with
+                        # no rows it is the section's empty state and the table is hidden
+                        # (assets/dashboard.css).
+                        html.P(id="clients-caption", className="clients-caption small mb-2"),
                         DataTable(
                             id="client-table",
                             columns=CLIENT_COLUMNS,
@@ -162,7 +173,7 @@ def build(role: str | None, options: dict | None = None):
                             page_size=25,
                             markdown_options={"link_target": "_self"},
                             style_table={"overflowX": "auto"},
-                            style_cell={"textAlign": "left", "fontFamily": "inherit"},
+                            **TABLE_STYLE,
                         ),
                     ]
                 ),
@@ -219,13 +230,18 @@ def tiles(frame) -> list:
                 )
             )
         else:
-            body.append(
-                html.Div(
-                    f"n = {int(record['den'])} · {record['num']} of {record['den']}",
-                    className="small",
-                    id=f"tile-{record['measure']}-n",
+            count = [f"n = {int(record['den'])} · {record['num']} of {record['den']}"]
+            if small_sample(record["den"]):
+                # Fewer than SMALL_SAMPLE: the rate is shown, but says it rests on little.
+                count.append(
+                    html.Span(
+                        "small sample",
+                        className="badge text-bg-warning ms-1",
+                        id=f"tile-{record['measure']}-small",
+                        title=f"fewer than {SMALL_SAMPLE}: read this rate with care",
+                    )
                 )
-            )
+            body.append(html.Div(count, className="small", id=f"tile-{record['measure']}-n"))
             if record.get("low") is not None and record.get("rate") is not None:
                 body.append(
                     html.Div(

@@ -270,7 +270,7 @@ def hours(u: Universe, filters, frame: pd.DataFrame) -> pd.DataFrame:
     cells = np.column_stack([decided & has_hours & (outcome == o) for o in outcomes])
     blocked = _evaluate(u, filters, cells, decided, [list(range(len(outcomes)))])
     per_row = frame["outcome"].map(dict(zip(outcomes, blocked, strict=True))).to_numpy(bool)
-    columns = ("too_few", "opportunities", "outcome_total", "share")
+    columns = ("too_few", "opportunities", "outcome_total", "share", "low", "high")
     return _apply(frame, dict.fromkeys(columns, per_row))
 
 

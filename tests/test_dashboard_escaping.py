@@ -35,7 +35,11 @@ def test_a_cohort_name_is_inert_in_the_cohort_chart(world, monkeypatch):
     for user in (world.admin, world.coach, world.organizer):
         figure = callbacks.cohort_outputs(user, *(None,) * 6, now=NOW)
         assert_inert(figure)
-        assert figure["data"][0]["x"] == ['&lt;a href="https://evil.example/"&gt;x&lt;/a&gt;']
+        inert = '&lt;a href="https://evil.example/"&gt;x&lt;/a&gt;'
+        assert figure["data"][0]["y"] == [inert]  # bars are horizontal: cohorts on y
+        # The tick label is the same inert text, wrapped with our own <br> between words.
+        (tick,) = figure["layout"]["yaxis"]["ticktext"]
+        assert tick.replace("<br>", " ") == inert
 
 
 def test_every_figure_escapes_its_data():

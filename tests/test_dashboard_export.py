@@ -46,7 +46,7 @@ def test_bands_export_matches_the_figure_on_the_page(world, six, as_user):
     bars = overview[1]["data"][0]
     got = csv_frame(as_user(world.coach).get("/analytics/export/bands.csv"))
     assert list(got["band"]) == ["low", "medium", "high"]
-    assert [round(v * 100, 1) for v in got["offer_rate"]] == list(bars["y"])
+    assert [round(v * 100, 1) for v in got["offer_rate"]] == list(bars["x"])  # horizontal
     assert list(got["opportunities"]) == [1, 2, 2]
     assert list(bars["text"]) == ["0 % (0/1)", "0 % (0/2)", "100 % (2/2)"]
 

@@ -15,11 +15,22 @@ LATE_OR_MISSED = "late_or_missed"
 RULE_GROUPS = (ALL_ON_TIME, LATE_OR_MISSED)
 BANDS = ("low", "medium", "high")
 
+# A rate resting on fewer than this many counted items (tasks for compliance, opportunities
+# for the others) is shown with a "small sample" flag: 0 % of 2 says little, and its 95 %
+# interval is wider than most of the scale. The figure is still shown (unlike the organisers'
+# "too few", which is about privacy, not precision). docs/analytics.md, "Small samples".
+SMALL_SAMPLE = 10
+
 # Hours from interview end to the thank-you email: upper bounds (exclusive) and labels.
 HOURS_BUCKETS = ((6, "0–6 h"), (12, "6–12 h"), (24, "12–24 h"), (48, "24–48 h"), (72, "48–72 h"))
 HOURS_OVER = "72 h or more"
 NOT_SENT = "not sent"
 HOURS_LABELS = tuple(label for _, label in HOURS_BUCKETS) + (HOURS_OVER, NOT_SENT)
+
+
+def is_small_sample(n: int | None) -> bool:
+    """True when a rate rests on 1 to SMALL_SAMPLE - 1 items (nothing counted is no rate)."""
+    return n is not None and 0 < n < SMALL_SAMPLE
 
 
 def opportunity_band(on_time: int, late: int, missed: int) -> str | None:

@@ -40,15 +40,21 @@ def test_a_cohort_named_like_a_link_is_text_in_the_chart(new_page, demo, who):
     )
     assert page.locator('a[href="https://evil.example/"]').count() == 0
     assert page.locator('#fig-cohorts a, #fig-cohorts [href*="evil"]').count() == 0
+    # Cohorts are on the y axis (horizontal bars), long names wrapped on lines of their own.
     ticks = page.eval_on_selector_all(
-        "#fig-cohorts .xtick text", "nodes => nodes.map(n => n.textContent)"
+        "#fig-cohorts .ytick text",
+        """nodes => nodes.map(n => {
+            const lines = [...n.querySelectorAll('tspan.line')].map(t => t.textContent);
+            return lines.length ? lines.join(' ') : n.textContent;
+        })""",
     )
     assert EVIL in ticks  # shown as the characters typed, not as a link
-    tick = page.locator("#fig-cohorts .xtick text", has_text="evil").first
+    tick = page.locator("#fig-cohorts .ytick text", has_text="evil").first
     tick.scroll_into_view_if_needed()
     box = tick.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] - 80)  # over that cohort's bars
+    page.mouse.move(box["x"] + box["width"] + 60, box["y"] + box["height"] / 2)  # its bars
     page.wait_for_timeout(500)
+    assert page.locator("#fig-cohorts .hoverlayer .hovertext").count() > 0  # a hover is shown
     assert page.locator('a[href="https://evil.example/"]').count() == 0
     assert page.locator("#fig-cohorts .hoverlayer a").count() == 0
 
