@@ -3,6 +3,7 @@
 import json
 from functools import cache
 
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
@@ -68,6 +69,20 @@ class TimeZoneField(SelectField):
 def timezone_field(label: str = "Time zone", required: bool = False, guess: bool = False):
     """The zone select every form uses; blank means 'use the organisation's zone'."""
     return TimeZoneField(label, blank=None if required else "Organisation default", guess=guess)
+
+
+def _render_field(self, field, render_kw):
+    # The CSRF token is a hidden input that no label or script points at, and a page with
+    # two forms would otherwise carry id="csrf_token" twice (tests/test_page_ids.py).
+    if field.type == "CSRFTokenField":
+        render_kw = {**render_kw, "id": False}
+    return _default_render_field(self, field, render_kw)
+
+
+# Once for every FlaskForm: each of the blueprints' forms renders its token without an id.
+_default_render_field = FlaskForm.Meta.render_field
+if getattr(_default_render_field, "__name__", "") != "_render_field":
+    FlaskForm.Meta.render_field = _render_field
 
 
 def apply_service_error(form, error) -> None:

@@ -449,10 +449,10 @@ def test_deleting_the_latest_round_moves_the_pipeline_stage_back(world):
         start_at=now - timedelta(hours=2),
         opportunity=first.opportunity,
     )
-    assert _figures(world, now)["stages"] == [("R2", 1)]
+    assert _figures(world, now)["stages"] == [(2, 1)]
     deletion.delete_interview(interview=second, actor=world.coach)
     db.session.commit()
-    assert _figures(world, now)["stages"] == [("R1", 1)]
+    assert _figures(world, now)["stages"] == [(1, 1)]
 
 
 def test_a_failed_deletion_changes_nothing(world, monkeypatch):
