@@ -200,10 +200,11 @@ def _opportunity_view(opportunity, by_interview, by_opportunity, now, tz_name, t
     return view
 
 
-def client_detail(client: ClientProfile, now: datetime) -> ClientDetail:
-    """Everything the detail page shows, in a fixed handful of queries."""
+def client_detail(client: ClientProfile, now: datetime, viewer=None) -> ClientDetail:
+    """Everything the detail page shows, in a fixed handful of queries, as `viewer` (default:
+    the signed-in user) may see it."""
     opportunities = db.session.scalars(
-        scoped(Opportunity)
+        scoped(Opportunity, viewer)
         .where(Opportunity.client_id == client.id)
         .options(
             selectinload(Opportunity.interviews).selectinload(Interview.contacts),
@@ -212,12 +213,12 @@ def client_detail(client: ClientProfile, now: datetime) -> ClientDetail:
         .order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
     ).all()
     tasks = db.session.scalars(
-        scoped(FollowUpTask)
+        scoped(FollowUpTask, viewer)
         .where(FollowUpTask.client_id == client.id)
         .order_by(FollowUpTask.due_at, FollowUpTask.id)
     ).all()
     notes = db.session.scalars(
-        scoped(CoachingNote)
+        scoped(CoachingNote, viewer)
         .where(CoachingNote.client_id == client.id)
         .options(selectinload(CoachingNote.author))
         .order_by(CoachingNote.created_at.desc(), CoachingNote.id.desc())

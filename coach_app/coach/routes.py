@@ -154,7 +154,7 @@ def invite():
 
 
 def _render_detail(client: ClientProfile, note_form=None, status: int = 200):
-    detail = build_client_detail(client, _now())
+    detail = build_client_detail(client, _now(), current_user)
     return render_template(
         "coach/client.html",
         detail=detail,
