@@ -35,9 +35,7 @@ def _decide(opportunity, outcome, world):
     db.session.commit()
 
 
-def test_open_opportunities_come_first_and_decided_ones_fold_with_their_outcome(
-    world, as_user
-):
+def test_open_opportunities_come_first_and_decided_ones_fold_with_their_outcome(world, as_user):
     offered = interview_for(
         world.profile, world.coach, company="Offer Co", start_at=_days_ago(60)
     ).opportunity
@@ -124,9 +122,7 @@ def test_the_timeline_is_dated_by_interviews_not_by_when_rows_were_typed(app, wo
     assert ("added", empty.created_at) in events
     # No event carries the day the June opportunity was typed in.
     assert not any(
-        e.at == interview.opportunity.created_at
-        for month in detail.timeline
-        for e in month.events
+        e.at == interview.opportunity.created_at for month in detail.timeline for e in month.events
     )
     html = _page(as_user, world)
     timeline = html.split('id="timeline-h"')[1].split("</section>")[0]

@@ -112,9 +112,7 @@ def _signed_in_with_csrf(app, email):
     return browser
 
 
-def test_no_page_repeats_an_id_and_every_label_finds_its_field(
-    pages, database_url, instance_dir
-):
+def test_no_page_repeats_an_id_and_every_label_finds_its_field(pages, database_url, instance_dir):
     app = make_app(database_url, instance_dir, WTF_CSRF_ENABLED=True)
     problems = {}
     for user, urls in pages.items():

@@ -81,8 +81,8 @@ def test_aliases_point_at_an_offered_name():
 
 def test_the_select_renders_optgroups_and_marks_itself_for_the_script(app, world, as_user):
     html = as_user(world.coach).get("/coach/invite").get_data(as_text=True)
-    select_html = html.split('<select', 1)[1].split("</select>")[0]
-    assert 'data-tz-select' in select_html
+    select_html = html.split("<select", 1)[1].split("</select>")[0]
+    assert "data-tz-select" in select_html
     assert '<optgroup label="Europe">' in select_html
     assert '<option value="Europe/Paris">Paris</option>' in select_html
     assert "Africa/Asmera" not in select_html and "US/Eastern" not in select_html
@@ -101,7 +101,7 @@ def test_the_select_renders_optgroups_and_marks_itself_for_the_script(app, world
 
 def test_own_zone_fields_preselect_the_browser_zone(app, world, as_user):
     html = as_user(world.client_user).get("/account/").get_data(as_text=True)
-    select_html = html.split('<select', 1)[1].split(">", 1)[0]
+    select_html = html.split("<select", 1)[1].split(">", 1)[0]
     assert "data-tz-guess" in select_html
     aliases = json.loads(
         re.search(r"data-tz-aliases=\"([^\"]+)\"", select_html).group(1).replace("&#34;", '"')
@@ -128,9 +128,10 @@ def test_an_alias_stored_on_a_user_is_shown_and_still_accepted(app, world, as_us
     db.session.expire_all()
     assert db.session.get(User, world.client_user.id).timezone == "Africa/Asmera"
     # Moving to a current zone works, and the alias is then no longer offered.
-    assert browser.post(
-        "/account/", data={"name": "Cleo", "timezone": "Africa/Asmara"}
-    ).status_code == 302
+    assert (
+        browser.post("/account/", data={"name": "Cleo", "timezone": "Africa/Asmara"}).status_code
+        == 302
+    )
     html = browser.get("/account/").get_data(as_text=True)
     assert 'value="Africa/Asmera"' not in html and 'selected value="Africa/Asmara"' in html
 
@@ -144,7 +145,9 @@ def test_an_alias_is_refused_for_a_new_person(app, world, as_user):
     data["timezone"] = "America/New_York"
     assert coach.post("/coach/invite", data=data).status_code == 200
     profile = db.session.scalar(
-        select(ClientProfile).join(User, User.id == ClientProfile.user_id).where(User.email == "nia@acme.example")
+        select(ClientProfile)
+        .join(User, User.id == ClientProfile.user_id)
+        .where(User.email == "nia@acme.example")
     )
     assert profile.user.timezone == "America/New_York"
 

@@ -63,8 +63,9 @@ def operations():
         failed=failed,
         upcoming=upcoming,
         sent=sent,
-        upcoming_url=lambda page: url_for("admin.operations", up=page, sent=sent.page)
-        + "#upcoming",
+        upcoming_url=lambda page: (
+            url_for("admin.operations", up=page, sent=sent.page) + "#upcoming"
+        ),
         sent_url=lambda page: url_for("admin.operations", up=upcoming.page, sent=page) + "#sent",
     )
 

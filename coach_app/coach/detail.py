@@ -176,9 +176,8 @@ def _opportunity_view(opportunity, by_interview, by_opportunity, now, tz_name, t
         round_of[interview.id] = interview.round_number
         how = interview.format.replace("_", " ")
         text = f"Round {interview.round_number} at {label} ({how})"
-        timeline.append(
-            TimelineEvent(interview.start_at, "round", text, opportunity.id, f"round-{interview.id}")
-        )
+        anchor = f"round-{interview.id}"
+        timeline.append(TimelineEvent(interview.start_at, "round", text, opportunity.id, anchor))
     if not opportunity.interviews:
         # Nothing else dates it: the day it was added is all there is.
         text = f"Added {label} (no interview logged yet)"
@@ -186,9 +185,7 @@ def _opportunity_view(opportunity, by_interview, by_opportunity, now, tz_name, t
     if opportunity.decided_at is not None:
         text = f"{OUTCOME_LABELS.get(opportunity.outcome, opportunity.outcome)}: {label}"
         timeline.append(TimelineEvent(opportunity.decided_at, "outcome", text, opportunity.id))
-    view.last_at = max(
-        [i.start_at for i in opportunity.interviews] or [opportunity.created_at]
-    )
+    view.last_at = max([i.start_at for i in opportunity.interviews] or [opportunity.created_at])
     for row in rows:
         if not row.task.is_open:
             continue

@@ -11,6 +11,7 @@ from coach_app.extensions import db
 from coach_app.models import ClientProfile, Invitation, Role, User, audit
 from coach_app.services import ServiceError
 from coach_app.services.outbox import queue_email
+
 # timezone_choices is re-exported: forms and tests read the choices from here.
 from coach_app.services.zones import known_zones, timezone_choices  # noqa: F401
 from coach_app.urls import absolute_url

@@ -91,7 +91,7 @@ def alias_targets() -> dict[str, str]:
 
 
 def zone_label(name: str) -> str:
-    """The part after the region, readable: 'Argentina/Buenos_Aires' -> 'Argentina / Buenos Aires'."""
+    """The place, readable: 'America/Argentina/Buenos_Aires' -> 'Argentina / Buenos Aires'."""
     place = name.split("/", 1)[1] if "/" in name else name
     return place.replace("_", " ").replace("/", " / ")
 
