@@ -50,10 +50,19 @@
     } else if (firstMatch) {
       select.value = firstMatch;
     }
-    status.textContent = words.length
-      ? (count === 0 ? "No zone matches; clear the box to see them all."
-        : count + (count === 1 ? " zone matches." : " zones match.") + " Chosen: " + select.value)
-      : "";
+    if (!words.length) {
+      chosen(select, status);
+    } else if (count === 0) {
+      status.textContent = "No zone matches; clear the box to see them all.";
+    } else {
+      status.textContent = count + (count === 1 ? " zone matches." : " zones match.") +
+        " Chosen: " + select.value;
+    }
+  }
+
+  function chosen(select, status) {
+    // The closed select shows only the place ("Berlin"): say the full name it stands for.
+    status.textContent = select.value ? "Chosen: " + select.value : "";
   }
 
   function guess(select, status) {
@@ -86,6 +95,7 @@
     select.parentNode.insertBefore(input, select);
     select.parentNode.insertBefore(status, select.nextSibling);
     input.addEventListener("input", function () { filter(select, original, input.value, status); });
+    select.addEventListener("change", function () { chosen(select, status); });
     input.addEventListener("keydown", function (event) {
       // Enter picks the chosen zone rather than submitting the form half filled in.
       if (event.key === "Enter") { event.preventDefault(); select.focus(); }
