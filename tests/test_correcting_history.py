@@ -563,7 +563,7 @@ def test_the_only_round_of_an_open_opportunity_leaves_it_without_interviews(worl
     db.session.commit()
     assert db.session.get(Opportunity, opportunity_id).rounds == 0
     assert count(FollowUpTask) == 0
-    assert _figures(world, datetime.now(UTC))["stages"] == [("no interview yet", 1)]
+    assert _figures(world, datetime.now(UTC))["stages"] == [(0, 1)]  # no interview yet
 
 
 def test_an_archived_clients_history_is_not_changed(world):
