@@ -100,6 +100,7 @@
       // Enter picks the chosen zone rather than submitting the form half filled in.
       if (event.key === "Enter") { event.preventDefault(); select.focus(); }
     });
+    chosen(select, status);
     guess(select, status);
   }
 
