@@ -10,7 +10,7 @@ import pytest
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, Organization, OutboxMessage, Role
 from coach_app.services import followup
-from coach_app.services.accounts import create_user, invite_client, invitation_link
+from coach_app.services.accounts import create_user, invitation_link, invite_client
 from tests.browser.conftest import screenshot
 from tests.browser.test_roles_in_browser import sign_in
 from tests.conftest import PASSWORD
@@ -170,9 +170,10 @@ def test_reminders_and_delivery_pages_fit_a_phone(new_page, people, live_server)
         for n in range(3):
             db.session.add(
                 OutboxMessage(
-                    dedupe_key=f"polish:sent:{n}", organization_id=people["org"], to_email="x@polish.example",
-                    kind="due_soon", channel="both", subject=f"Due soon for Kestrel Energy {n}",
-                    body_text="x", due_at=_ago(1), status="sent", sent_at=_ago(1 - n / 10),
+                    dedupe_key=f"polish:sent:{n}", organization_id=people["org"],
+                    to_email="x@polish.example", kind="due_soon", channel="both",
+                    subject=f"Due soon for Kestrel Energy {n}", body_text="x", due_at=_ago(1),
+                    status="sent", sent_at=_ago(1 - n / 10),
                 )  # fmt: skip
             )
         db.session.commit()
