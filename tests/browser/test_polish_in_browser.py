@@ -170,11 +170,17 @@ def test_reminders_and_delivery_pages_fit_a_phone(new_page, people, live_server)
         for n in range(3):
             db.session.add(
                 OutboxMessage(
-                    dedupe_key=f"polish:sent:{n}", organization_id=people["org"],
-                    to_email="x@polish.example", kind="due_soon", channel="both",
-                    subject=f"Due soon for Kestrel Energy {n}", body_text="x", due_at=_ago(1),
-                    status="sent", sent_at=_ago(1 - n / 10),
-                )  # fmt: skip
+                    dedupe_key=f"polish:sent:{n}",
+                    organization_id=people["org"],
+                    to_email="x@polish.example",
+                    kind="due_soon",
+                    channel="both",
+                    subject=f"Due soon for Kestrel Energy {n}",
+                    body_text="x",
+                    due_at=_ago(1),
+                    status="sent",
+                    sent_at=_ago(1 - n / 10),
+                )
             )
         db.session.commit()
     client = new_page(PHONE)
