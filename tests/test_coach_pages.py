@@ -57,7 +57,7 @@ def test_pipeline_shows_figures_and_links(app, world, as_user):
     db.session.commit()
     html = as_user(world.coach).get("/coach/").get_data(as_text=True)
     assert "Cleo" in html and "Kit" not in html  # coach2's client stays with coach2
-    assert "R1: 1" in html
+    assert "1 open: round 1" in html
     assert "100 %" in html  # same-day notes: 1 of 1
     assert 'data-testid="overdue"><span class="badge text-bg-danger">' in html
     assert f'href="/coach/clients/{world.profile.id}"' in html

@@ -224,7 +224,9 @@ def test_invite_client_into_cohort(app, world, as_user):
     assert _count(AuditEvent, AuditEvent.action == "cohort.member_invited") == 1
     # The organizer sees the count go up, never the name.
     html = browser.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
-    assert 'data-testid="size">1<' in html and "Wendy" not in html
+    # Invited, not a member until they accept (members count people who did).
+    assert 'data-testid="size">0<' in html and 'data-testid="invited">1<' in html
+    assert "Wendy" not in html
     # The coach finds their new client in their pipeline.
     assert "Wendy Workshop" in as_user(world.coach2).get("/coach/").get_data(as_text=True)
 

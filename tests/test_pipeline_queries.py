@@ -195,7 +195,7 @@ def test_pipeline_figures_match_hand_computed_values(app, world):
     assert thanks.due_at == end_of_local_day(local_date(now, tz) + timedelta(days=1), tz)
     assert row.next_due.task_id == thanks.id
     assert row.next_due.title == "Thanks after a rejection"
-    assert row.stages == [("R1", 1)]
+    assert row.stages == [(1, 1)]
     assert row.decided == [("rejected", 1)]
     assert row.last_activity_at is not None
     assert row.compliance.display() == "8 %"
@@ -244,8 +244,8 @@ def test_stages_follow_the_rounds_logged(app, world):
     interview_for(world.profile, world.coach, company="Other Co")
     assert opportunity.rounds == 2
     row = pipeline.pipeline(world.coach, pipeline.PipelineQuery(), per_page=50).rows[0]
-    assert row.stages == [("R1", 1), ("R2", 1)]
-    assert row.stages_text == "R1: 1, R2: 1"
+    assert row.stages == [(1, 1), (2, 1)]
+    assert row.stages_text == "2 open: round 1, round 2"
 
 
 def test_name_search_matches_like_wildcards_literally(app, world):

@@ -16,7 +16,7 @@ class ProfileForm(FlaskForm):
         validators=[DataRequired("Enter your name."), Length(max=200)],
         filters=[_strip],
     )
-    timezone = timezone_field("Your time zone")
+    timezone = timezone_field("Your time zone", guess=True)
 
 
 class EmailChangeForm(FlaskForm):

@@ -34,6 +34,7 @@ def profile_page():
     if request.method == "GET":
         return _render()
     form = ProfileForm()
+    form.timezone.keep(current_user.timezone)
     if form.validate_on_submit():
         data = profile.ProfileInput(name=form.name.data, timezone=form.timezone.data or None)
         done, changed = commit_or_report(

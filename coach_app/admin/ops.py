@@ -13,7 +13,7 @@ from coach_app.extensions import db
 from coach_app.forms import commit_or_report
 from coach_app.models import OutboxMessage, Role
 from coach_app.playbook import reminders as reminder_policy
-from coach_app.services import outbox
+from coach_app.services import outbox, outbox_lists
 from coach_app.services import reminders as reminder_service
 
 log = logging.getLogger(__name__)
@@ -30,25 +30,43 @@ def _queue_overview():
         return None, "Redis unreachable"
 
 
+def _page(name: str) -> int:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+
+
 @bp.get("/ops")
 @roles_required(Role.ADMIN)
 def operations():
-    """Reminder delivery at a glance: queue lengths, failed jobs, last sweep, failed rows."""
+    """Delivery at a glance: queue, each status explained, what goes out next, what went out."""
     queue, redis_error = _queue_overview()
     org_id = current_user.organization_id
+    counts = outbox.status_counts(org_id)
     failed = db.session.scalars(
         scoped(OutboxMessage)
         .where(OutboxMessage.status == "failed")
         .order_by(OutboxMessage.due_at.desc())
         .limit(50)
     ).all()
+    upcoming = outbox_lists.upcoming(current_user, total=counts["pending"], page=_page("up"))
+    sent = outbox_lists.recently_sent(current_user, total=counts["sent"], page=_page("sent"))
     return render_template(
         "admin/ops.html",
         queue=queue,
         redis_error=redis_error,
-        counts=outbox.status_counts(org_id),
+        counts=counts,
+        status_help=outbox_lists.STATUS_HELP,
+        reasons=outbox_lists.cancelled_reasons(current_user) if counts["cancelled"] else [],
+        kind_label=outbox_lists.kind_label,
+        reason_text=outbox_lists.reason_text,
         oldest_due=outbox.oldest_due_pending(org_id),
         failed=failed,
+        upcoming=upcoming,
+        sent=sent,
+        upcoming_url=lambda page: (
+            url_for("admin.operations", up=page, sent=sent.page) + "#upcoming"
+        ),
+        sent_url=lambda page: url_for("admin.operations", up=upcoming.page, sent=page) + "#sent",
     )
 
 

@@ -29,7 +29,7 @@ class AcceptInvitationForm(FlaskForm):
         validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
         render_kw=NEW,
     )
-    timezone = timezone_field("Your time zone")
+    timezone = timezone_field("Your time zone", guess=True)
 
 
 class ChangePasswordForm(FlaskForm):

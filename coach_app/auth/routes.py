@@ -91,6 +91,7 @@ def accept_invitation(token: str):
     except ServiceError as error:
         return render_template("auth/invitation_invalid.html", message=error.message), 410
     form = AcceptInvitationForm()
+    form.timezone.keep(invitation.user.timezone)
     if request.method == "GET" and invitation.user.timezone:
         form.timezone.data = invitation.user.timezone
     if form.validate_on_submit():

@@ -21,8 +21,7 @@ class EditInterviewForm(InterviewForm):
 
     def allow_zone(self, tz_name: str) -> None:
         """Keep the round's stored zone selectable even when the list leaves it out."""
-        if tz_name and tz_name not in {value for value, *_ in self.timezone.choices}:
-            self.timezone.choices = [(tz_name, tz_name), *self.timezone.choices]
+        self.timezone.keep(tz_name)
 
     def validate_company(self, field):
         """An opportunity always has a company."""

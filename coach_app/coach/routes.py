@@ -157,7 +157,7 @@ def invite():
 
 
 def _render_detail(client: ClientProfile, note_form=None, status: int = 200):
-    detail = build_client_detail(client, _now())
+    detail = build_client_detail(client, _now(), current_user)
     return render_template(
         "coach/client.html",
         detail=detail,
@@ -413,6 +413,7 @@ def answer_cohort_request(request_id: int):
 
         done, message = commit_or_report(form, answer)
         if done:
+            dispatch_due_now()  # the organizer's email; the minute sweep sends it otherwise
             flash(message, "success")
             return redirect(url_for("coach.cohort_requests"))
     return render_template("coach/cohort_requests.html", requests=requests, forms=forms), 400

@@ -3,7 +3,6 @@
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
-from zoneinfo import available_timezones
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -12,6 +11,9 @@ from coach_app.extensions import db
 from coach_app.models import ClientProfile, Invitation, Role, User, audit
 from coach_app.services import ServiceError
 from coach_app.services.outbox import queue_email
+
+# timezone_choices is re-exported: forms and tests read the choices from here.
+from coach_app.services.zones import known_zones, timezone_choices  # noqa: F401
 from coach_app.urls import absolute_url
 
 # ASVS 2.1.1: at least 12 characters; no composition rules, no forced rotation.
@@ -28,27 +30,16 @@ def normalize_email(email: str) -> str:
 
 
 def check_timezone(tz_name: str | None, field: str = "timezone") -> str | None:
-    """Return the IANA name unchanged, None when blank, or raise ServiceError when unknown."""
+    """Return the IANA name unchanged, None when blank, or raise ServiceError when unknown.
+
+    Every name zoneinfo knows is accepted, older aliases included: people who chose one
+    before the forms offered only current names keep it (services/zones.py).
+    """
     if not tz_name:
         return None
-    if tz_name not in _known_zones():
+    if tz_name not in known_zones():
         raise ServiceError(f"Unknown time zone: {tz_name}", field)
     return tz_name
-
-
-_ZONES: frozenset[str] | None = None
-
-
-def _known_zones() -> frozenset[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    return _ZONES
-
-
-def timezone_choices() -> list[str]:
-    """Sorted IANA zone names for select boxes."""
-    return sorted(z for z in _known_zones() if "/" in z or z == "UTC")
 
 
 def check_password_strength(password: str, field: str = "password") -> None:

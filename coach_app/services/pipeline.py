@@ -130,13 +130,24 @@ class PipelineRow:
     notes_rate: Rate
     overdue: int
     next_due: NextDue | None = None
-    stages: list[tuple[str, int]] = field(default_factory=list)
+    # Open opportunities by their latest round: (round number, count); round 0 = none yet.
+    stages: list[tuple[int, int]] = field(default_factory=list)
     decided: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def stages_text(self) -> str:
-        """'R1: 2, R2: 1' (empty when nothing is open)."""
-        return ", ".join(f"{label}: {count}" for label, count in self.stages)
+        """'2 open: round 1, round 2' or '3 open: 2 in round 1, 1 in round 2' ('' if none)."""
+        total = sum(count for _round, count in self.stages)
+        if not total:
+            return ""
+        if all(count == 1 for _round, count in self.stages):
+            parts = [f"round {n}" if n else "no interview yet" for n, _count in self.stages]
+        else:
+            parts = [
+                f"{count} in round {n}" if n else f"{count} with no interview yet"
+                for n, count in self.stages
+            ]
+        return f"{total} open: " + ", ".join(parts)
 
     @property
     def decided_text(self) -> str:
@@ -506,7 +517,7 @@ def rule_title(rule: str) -> str:
 
 
 def _add_stages(by_id: dict[int, PipelineRow], counts) -> None:
-    """Open opportunities by their latest round ("R1: 2, R2: 1") and decided counts."""
+    """Open opportunities by their latest round ([(1, 2), (2, 1)]) and decided counts."""
     stages: dict[int, dict[int, int]] = {client_id: {} for client_id in by_id}
     decided: dict[int, dict[str, int]] = {client_id: {} for client_id in by_id}
     for client_id, outcome, round_number, count in counts:
@@ -515,10 +526,7 @@ def _add_stages(by_id: dict[int, PipelineRow], counts) -> None:
         else:
             decided[client_id][outcome] = decided[client_id].get(outcome, 0) + count
     for client_id, row in by_id.items():
-        row.stages = [
-            (f"R{n}" if n else "no interview yet", count)
-            for n, count in sorted(stages[client_id].items())
-        ]
+        row.stages = sorted(stages[client_id].items())
         row.decided = sorted(decided[client_id].items())
 
 

@@ -46,7 +46,7 @@ from coach_app.playbook.measures_sql import (
     task_notes_day_case,
 )
 from coach_app.playbook.sql import task_status_case
-from coach_app.services import ServiceError, reminders
+from coach_app.services import ServiceError, notifications, reminders
 from coach_app.services.accounts import invite_client, revoke_open_invitations
 from coach_app.services.outbox import cancel_pending_for_recipient
 from coach_app.urls import absolute_url
@@ -380,6 +380,17 @@ def _decided(request: CohortRequest) -> None:
         raise ServiceError(f"This request was already answered ({request.status}).")
 
 
+def _tell_organizer(request: CohortRequest, message: str) -> None:
+    # Whoever asked hears the answer, in the portal and by email; no client is named.
+    notifications.send_notice(
+        recipient=request.requested_by,
+        kind="cohort_request_answered",
+        dedupe_key=f"cohort_request:{request.id}:answered",
+        message=message,
+        link=absolute_url("cohorts.detail", cohort_id=request.cohort_id),
+    )
+
+
 def approve_request(
     *, request: CohortRequest, coach: User, client_ids, now: datetime | None = None
 ) -> int:
@@ -397,6 +408,8 @@ def approve_request(
             CohortMember(cohort_id=request.cohort_id, client_id=client_id, added_by_id=coach.id)
         )
     request.status, request.decided_at, request.added_count = REQUEST_APPROVED, now, len(chosen)
+    noun = "client" if len(chosen) == 1 else "clients"
+    _tell_organizer(request, f"{coach.name} added {len(chosen)} {noun} to “{request.cohort.name}”.")
     audit.record(
         organization_id=request.organization_id,
         actor_id=coach.id,
@@ -411,6 +424,9 @@ def decline_request(*, request: CohortRequest, coach: User, now: datetime | None
     """Close the request without adding anyone."""
     _decided(request)
     request.status, request.decided_at = REQUEST_DECLINED, _now(now)
+    _tell_organizer(
+        request, f"{coach.name} declined your request to add clients to “{request.cohort.name}”."
+    )
     audit.record(
         organization_id=request.organization_id,
         actor_id=coach.id,
@@ -438,7 +454,8 @@ def requests_for_cohort(cohort: Cohort) -> list[CohortRequest]:
 class CohortFigures:
     """A cohort as numbers only: what organizers may see."""
 
-    size: int = 0
+    size: int = 0  # members who accepted their invitation
+    invited: int = 0  # added, invitation not accepted yet
     opportunities: int = 0
     clients: int = 0  # members with an opportunity counted (from the cohort's start date on)
     compliance: Rate = field(default_factory=lambda: Rate(0, 0))
@@ -457,7 +474,10 @@ class CohortFigures:
 
 
 def cohort_figures(cohort_ids, now: datetime | None = None) -> dict[int, CohortFigures]:
-    """Figures for many cohorts in five queries, whatever their size (work from each start)."""
+    """Figures for many cohorts in five queries, whatever their size (work from each start).
+
+    `size` counts members who accepted their invitation; `invited` those who have not yet.
+    """
     now = _now(now)
     cohort_ids = list(cohort_ids)
     figures = {cohort_id: CohortFigures() for cohort_id in cohort_ids}
@@ -465,12 +485,21 @@ def cohort_figures(cohort_ids, now: datetime | None = None) -> dict[int, CohortF
         return figures
     in_cohorts = CohortMember.cohort_id.in_(cohort_ids)
 
-    for cohort_id, size in db.session.execute(
-        select(CohortMember.cohort_id, func.count())
+    # A member counts once they accepted their invitation (set a password); until then they
+    # are "invited", shown apart, since they have not started anything the figures could hold.
+    accepted = User.password_hash.is_not(None)
+    for cohort_id, members, invited in db.session.execute(
+        select(
+            CohortMember.cohort_id,
+            func.sum(case((accepted, 1), else_=0)),
+            func.sum(case((accepted, 0), else_=1)),
+        )
+        .join(ClientProfile, ClientProfile.id == CohortMember.client_id)
+        .join(User, User.id == ClientProfile.user_id)
         .where(in_cohorts)
         .group_by(CohortMember.cohort_id)
     ):
-        figures[cohort_id].size = size
+        figures[cohort_id].size, figures[cohort_id].invited = int(members), int(invited)
 
     # A cohort counts its members' work from its start date on (PLAYBOOK.md): opportunities
     # whose first interview is on or after it, read from the analytics facts.

@@ -132,7 +132,9 @@ def test_organizer_creates_a_cohort_and_sees_its_aggregate(new_page, people):
     organizer.get_by_role("button", name="Send invitation").click()
     organizer.wait_for_url(re.compile(r".*/cohorts/\d+$"))
     figures = organizer.get_by_test_id("cohort-figures")
-    assert organizer.get_by_test_id("size").inner_text().strip() == "1"
+    # Invited, not yet a member: members count people who accepted their invitation.
+    assert organizer.get_by_test_id("size").inner_text().strip() == "0"
+    assert organizer.get_by_test_id("invited").inner_text().strip() == "1"
     assert "too few" in figures.inner_text().lower()
     page_text = organizer.locator("main").inner_text()
     assert "Sky Newcomer" not in page_text  # organizers see aggregates, never names
