@@ -205,53 +205,49 @@ def _after_task(item: FollowUpTask) -> str:
     return url_for("client.task", task_id=item.id)
 
 
+def _task_action(task_id: int, form, action, done_text: str, form_name: str):
+    """Run one change to a task (waive, un-waive, undo), then back to its page or the error."""
+    item = get_visible_or_404(FollowUpTask, task_id)
+    if form.validate_on_submit():
+        done, _ = commit_or_report(form, lambda: action(item))
+        if done:
+            flash(f"{RULES[Rule(item.rule)].title}: {done_text}.", "success")
+            return redirect(task_url(item, current_user))
+    return _task_page(item, status=400, **{form_name: form})
+
+
 @bp.post("/tasks/<int:task_id>/waive")
 @roles_required(*STAFF_OR_CLIENT)
 def waive_task(task_id: int):
     """Mark a task as not applicable, with a reason; it then counts nowhere."""
-    item = get_visible_or_404(FollowUpTask, task_id)
     form = WaiveForm()
-    if form.validate_on_submit():
-        done, _ = commit_or_report(
-            form,
-            lambda: followup.waive_task(task=item, actor=current_user, reason=form.reason.data),
-        )
-        if done:
-            flash(f"{RULES[Rule(item.rule)].title}: waived.", "success")
-            return redirect(task_url(item, current_user))
-    return _task_page(item, waive_form=form, status=400)
+
+    def waive(item):
+        return followup.waive_task(task=item, actor=current_user, reason=form.reason.data)
+
+    return _task_action(task_id, form, waive, "waived", "waive_form")
 
 
 @bp.post("/tasks/<int:task_id>/unwaive")
 @roles_required(*STAFF_OR_CLIENT)
 def unwaive_task(task_id: int):
     """Undo a waiver: the task counts again with its original deadline."""
-    item = get_visible_or_404(FollowUpTask, task_id)
-    form = UnwaiveForm()
-    if form.validate_on_submit():
-        done, _ = commit_or_report(
-            form, lambda: followup.unwaive_task(task=item, actor=current_user)
-        )
-        if done:
-            flash(f"{RULES[Rule(item.rule)].title}: counts again.", "success")
-            return redirect(task_url(item, current_user))
-    return _task_page(item, unwaive_form=form, status=400)
+
+    def unwaive(item):
+        return followup.unwaive_task(task=item, actor=current_user)
+
+    return _task_action(task_id, UnwaiveForm(), unwaive, "counts again", "unwaive_form")
 
 
 @bp.post("/tasks/<int:task_id>/undo")
 @roles_required(*STAFF_OR_CLIENT)
 def undo_completion(task_id: int):
     """Reopen a task marked done by mistake; it counts again as pending or missed."""
-    item = get_visible_or_404(FollowUpTask, task_id)
-    form = UnwaiveForm()
-    if form.validate_on_submit():
-        done, _ = commit_or_report(
-            form, lambda: followup.undo_completion(task=item, actor=current_user)
-        )
-        if done:
-            flash(f"{RULES[Rule(item.rule)].title}: open again.", "success")
-            return redirect(task_url(item, current_user))
-    return _task_page(item, undo_form=form, status=400)
+
+    def undo(item):
+        return followup.undo_completion(task=item, actor=current_user)
+
+    return _task_action(task_id, UnwaiveForm(), undo, "open again", "undo_form")
 
 
 @bp.route("/opportunities/<int:opportunity_id>/outcome", methods=["GET", "POST"])
