@@ -8,6 +8,7 @@ from coach_app.auth.session_routes import describe_device
 from coach_app.extensions import db
 from coach_app.models import AuditEvent, OutboxMessage, User, UserSession
 from coach_app.services import user_sessions
+from coach_app.services.tokens import token_hash
 from tests.conftest import PASSWORD, login
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -68,7 +69,7 @@ def test_the_cookie_holds_a_session_token_not_the_user_id(app, world):
     assert token != str(world.coach.id) and len(token) >= 40
     # Only its hash is stored.
     (row,) = _rows(world.coach)
-    assert row.token_hash == user_sessions.token_hash(token) and token not in row.token_hash
+    assert row.token_hash == token_hash(token) and token not in row.token_hash
 
 
 def test_password_change_ends_other_sessions_and_old_copies_but_keeps_this_one(app, world):

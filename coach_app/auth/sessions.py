@@ -5,7 +5,6 @@ naming a `user_sessions` row (not the user id), so ending the row ends the sessi
 request, wherever its cookie is. The rules live in coach_app/services/user_sessions.py.
 """
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 
@@ -16,6 +15,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from coach_app.extensions import db, login_manager
 from coach_app.models import User, audit
 from coach_app.services import user_sessions
+from coach_app.services.tokens import new_token, token_hash
 
 KNOWN_DEVICE_COOKIE = "ft_known_device"
 # Accounts a device remembers having signed in to (a shared family computer, say).
@@ -30,7 +30,7 @@ def sign_in(user: User, *, remember: bool = False, method: str = "password") -> 
     """
     if not user.is_active:
         raise ValueError("inactive accounts cannot sign in")
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     row = user_sessions.start(
         user,
         token,
@@ -83,8 +83,8 @@ def rotate_session() -> None:
     row = current_session()
     if row is None:
         return
-    token = secrets.token_urlsafe(32)
-    row.token_hash = user_sessions.token_hash(token)
+    token = new_token()
+    row.token_hash = token_hash(token)
     remember = row.remember
     db.session.commit()
     user = current_user._get_current_object()

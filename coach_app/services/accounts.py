@@ -1,7 +1,5 @@
 """Accounts: creating users, invitations, time zones, password strength."""
 
-import hashlib
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -11,6 +9,7 @@ from coach_app.extensions import db
 from coach_app.models import ClientProfile, Invitation, Role, User, audit
 from coach_app.services import ServiceError
 from coach_app.services.outbox import queue_email
+from coach_app.services.tokens import new_token, token_hash
 
 # timezone_choices is re-exported: forms and tests read the choices from here.
 from coach_app.services.zones import known_zones, timezone_choices  # noqa: F401
@@ -93,10 +92,6 @@ def create_user(
     return user
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 _ROLE_INVITES = {
     Role.CLIENT: "to keep track of the follow-up after each of your interviews, with your coach",
     Role.COACH: "as a coach: you will see how each of your clients follows up after their "
@@ -126,7 +121,7 @@ def invitation_text(user: User, inviter: str, *, workshop: str | None = None) ->
 
 def issue_invitation(user: User, invited_by: User | None, *, workshop: str | None = None) -> str:
     """Create a single-use invitation for `user`, queue its email, and return the raw token."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     ttl = timedelta(hours=current_app.config["INVITATION_TTL_HOURS"])
     # A fresh invitation replaces any earlier link for the same person.
     for earlier in db.session.scalars(
@@ -137,7 +132,7 @@ def issue_invitation(user: User, invited_by: User | None, *, workshop: str | Non
         organization_id=user.organization_id,
         user_id=user.id,
         invited_by_id=invited_by.id if invited_by else None,
-        token_hash=_token_hash(token),
+        token_hash=token_hash(token),
         expires_at=datetime.now(UTC) + ttl,
     )
     db.session.add(invitation)
@@ -230,7 +225,7 @@ def invite_staff(
 def find_invitation(token: str) -> Invitation:
     """Return the live invitation for a raw token, or raise ServiceError explaining why not."""
     invitation = db.session.scalar(
-        select(Invitation).where(Invitation.token_hash == _token_hash(token or ""))
+        select(Invitation).where(Invitation.token_hash == token_hash(token or ""))
     )
     if invitation is None or invitation.revoked_at is not None:
         raise ServiceError("This invitation link is not valid. Ask for a new one.")

@@ -6,7 +6,6 @@ invitations in services/accounts.py). The old address is told when the change is
 """
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,8 +14,9 @@ from sqlalchemy import select, update
 from coach_app.extensions import db
 from coach_app.models import EmailChange, OutboxMessage, User, audit
 from coach_app.services import ServiceError
-from coach_app.services.accounts import _token_hash, check_timezone, normalize_email
+from coach_app.services.accounts import check_timezone, normalize_email
 from coach_app.services.outbox import queue_email
+from coach_app.services.tokens import new_token, token_hash
 from coach_app.timefmt import local_datetime
 from coach_app.urls import absolute_url
 
@@ -109,11 +109,11 @@ def request_email_change(*, user: User, new_email: str, now: datetime | None = N
         raise ServiceError(ADDRESS_REFUSED, "email")
     # A new request replaces any earlier link, so only the latest address can be confirmed.
     _revoke_pending(user, now)
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     change = EmailChange(
         user_id=user.id,
         new_email=email,
-        token_hash=_token_hash(token),
+        token_hash=token_hash(token),
         created_at=now,
         expires_at=now + EMAIL_CHANGE_TTL,
     )
@@ -154,7 +154,7 @@ def live_email_change(*, user: User, token: str, now: datetime | None = None) ->
     """
     now = now or datetime.now(UTC)
     change = db.session.scalar(
-        select(EmailChange).where(EmailChange.token_hash == _token_hash(token or ""))
+        select(EmailChange).where(EmailChange.token_hash == token_hash(token or ""))
     )
     if change is None or change.user_id != user.id or change.revoked_at is not None:
         raise ServiceError(LINK_INVALID)

@@ -1,6 +1,5 @@
 """Account recovery: single-use, expiring password-reset links sent through the outbox."""
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -12,7 +11,7 @@ from coach_app.services import ServiceError, user_sessions
 from coach_app.services.accounts import check_password_strength, normalize_email
 from coach_app.services.credentials import forget_failures, notify_password_changed
 from coach_app.services.outbox import queue_email
-from coach_app.services.user_sessions import token_hash
+from coach_app.services.tokens import new_token, token_hash
 from coach_app.urls import absolute_url
 
 
@@ -26,7 +25,7 @@ def send_password_reset(user: User, *, requested_by: User | None = None) -> str:
         raise ServiceError(f"{user.name} has not accepted their invitation yet: resend it instead.")
     if not user.active:
         raise ServiceError(f"{user.name}'s account is deactivated.")
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     ttl = timedelta(minutes=current_app.config["PASSWORD_RESET_TTL_MINUTES"])
     reset = PasswordReset(
         organization_id=user.organization_id,

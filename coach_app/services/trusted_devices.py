@@ -5,19 +5,15 @@ a database dump cannot be turned into cookies, and deleting the row revokes the 
 """
 
 import hashlib
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 
 from coach_app.extensions import db
 from coach_app.models import TrustedDevice, User, audit
+from coach_app.services.tokens import new_token, token_hash
 
 TRUST_DAYS = 30
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def password_mark(user: User) -> str:
@@ -28,11 +24,11 @@ def password_mark(user: User) -> str:
 def trust(user: User, label: str, now: datetime | None = None) -> str:
     """Remember this browser for TRUST_DAYS and return the raw token for its cookie."""
     now = now or datetime.now(UTC)
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     db.session.add(
         TrustedDevice(
             user_id=user.id,
-            token_hash=_hash(token),
+            token_hash=token_hash(token),
             password_mark=password_mark(user),
             label=(label or "Unknown browser")[:200],
             created_at=now,
@@ -55,7 +51,9 @@ def recognise(user: User, token: str | None) -> bool:
     if not token:
         return False
     now = datetime.now(UTC)
-    device = db.session.scalar(_live(user, now).where(TrustedDevice.token_hash == _hash(token)))
+    device = db.session.scalar(
+        _live(user, now).where(TrustedDevice.token_hash == token_hash(token))
+    )
     if device is None:
         return False
     device.last_used_at = now

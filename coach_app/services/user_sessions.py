@@ -3,7 +3,6 @@
 The browser side (cookies, Flask-Login, the fresh-login decorator) is coach_app/auth/sessions.py.
 """
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -12,14 +11,10 @@ from sqlalchemy import event, inspect, or_, select, update
 
 from coach_app.extensions import db
 from coach_app.models import User, UserSession, audit
+from coach_app.services.tokens import token_hash
 
 # Activity is written at most this often: a page view must not cost a write.
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-def token_hash(token: str) -> str:
-    """SHA-256 of a session token: what the table keeps instead of the token."""
-    return hashlib.sha256((token or "").encode()).hexdigest()
 
 
 def start(
