@@ -187,7 +187,7 @@ def delete_interview(
         "restored": len(result.restored),
         "sent_reminders_kept": result.sent_reminders_kept,
     }
-    followup._touch(opportunity.client_id, now)
+    followup.touch_client(opportunity.client_id, now)
     return result
 
 
@@ -227,7 +227,7 @@ def _restore_superseded(
         )
         planned = playbook.schedule_check_in(facts)
         if planned.due_at > now:
-            check_in = followup._add_task(
+            check_in = followup.add_task(
                 planned,
                 key=f"interview:{latest.id}:check_in",
                 interview=latest,
@@ -280,5 +280,5 @@ def delete_opportunity(
     db.session.delete(opportunity)
     db.session.flush()
     event.details = {**event.details, "sent_reminders_kept": result.sent_reminders_kept}
-    followup._touch(client_id, now)
+    followup.touch_client(client_id, now)
     return result

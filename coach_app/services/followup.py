@@ -51,13 +51,15 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def _touch(client_id: int, now: datetime) -> None:
+def touch_client(client_id: int, now: datetime) -> None:
+    """Note the client's latest activity (the pipeline's "last activity"); caller commits."""
     client = db.session.get(ClientProfile, client_id)
     if client is not None:
         client.last_activity_at = now
 
 
-def _add_task(planned: playbook.PlannedTask, *, key: str, interview=None, opportunity, **extra):
+def add_task(planned: playbook.PlannedTask, *, key: str, interview=None, opportunity, **extra):
+    """Add the task a playbook plan describes, keyed so it is never created twice."""
     task = FollowUpTask(
         key=key,
         rule=planned.rule.value,
@@ -177,7 +179,7 @@ def log_interview(
             referral = referral_rows[item.referral_index]
             key = f"referral:{referral.id}"
             tasks.append(
-                _add_task(
+                add_task(
                     item,
                     key=key,
                     interview=interview,
@@ -187,10 +189,10 @@ def log_interview(
             )
         else:
             key = f"interview:{interview.id}:{item.rule.value}"
-            tasks.append(_add_task(item, key=key, interview=interview, opportunity=opportunity))
+            tasks.append(add_task(item, key=key, interview=interview, opportunity=opportunity))
     db.session.flush()
     reminders.plan_for_tasks(tasks, now=now)
-    _touch(opportunity.client_id, now)
+    touch_client(opportunity.client_id, now)
     audit.record(
         organization_id=opportunity.organization_id,
         actor_id=actor.id,
@@ -263,7 +265,7 @@ def add_referral(
     db.session.flush()
     facts = _facts(interview, interview.opportunity, is_latest=False, referrals=1)
     planned = playbook.schedule_referral(facts, 0)
-    task = _add_task(
+    task = add_task(
         planned,
         key=f"referral:{referral.id}",
         interview=interview,
@@ -317,7 +319,7 @@ def complete_task(
             )
         except PlaybookError as error:
             raise ServiceError(str(error), "callback_date") from None
-        callback = _add_task(
+        callback = add_task(
             planned,
             key=f"callback:{task.id}",
             interview=task.interview,
@@ -331,7 +333,7 @@ def complete_task(
     if callback is not None:
         db.session.flush()
         reminders.plan_for_tasks([callback], now=now)
-    _touch(task.client_id, now)
+    touch_client(task.client_id, now)
     audit.record(
         organization_id=task.opportunity.organization_id,
         actor_id=actor.id,
@@ -424,7 +426,7 @@ def undo_completion(*, task: FollowUpTask, actor: User, now=None) -> None:
     task.completed_at = task.completed_by_id = task.evidence = None
     db.session.flush()
     reminders.plan_for_tasks([task], now=now, replace=True)
-    _touch(task.client_id, now)
+    touch_client(task.client_id, now)
     audit.record(
         organization_id=task.opportunity.organization_id,
         actor_id=actor.id,
@@ -462,10 +464,10 @@ def record_outcome(
         thanks = db.session.scalar(select(FollowUpTask).where(FollowUpTask.key == key))
         if thanks is None:
             planned = playbook.schedule_rejection_thanks(now, opportunity.client.timezone)
-            thanks = _add_task(planned, key=key, opportunity=opportunity)
+            thanks = add_task(planned, key=key, opportunity=opportunity)
             db.session.flush()
             reminders.plan_for_tasks([thanks], now=now)
-    _touch(opportunity.client_id, now)
+    touch_client(opportunity.client_id, now)
     audit.record(
         organization_id=opportunity.organization_id,
         actor_id=actor.id if actor else None,

@@ -117,7 +117,7 @@ def edit_interview(
     }
     changed = sorted(name for name in before if before[name] != after[name])
     if changed:
-        followup._touch(opportunity.client_id, now)
+        followup.touch_client(opportunity.client_id, now)
         # Field names only: the audit log never copies what people typed.
         audit.record(
             organization_id=opportunity.organization_id,
