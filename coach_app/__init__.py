@@ -172,10 +172,11 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_dashboards(app: Flask) -> None:
     """Mount the Dash analytics at /analytics/ and keep its per-opportunity facts current."""
-    from coach_app.services import analytics_facts
+    from coach_app.services import analytics_facts, read_model
     from dashboards import init_dashboard
 
     analytics_facts.install()
+    read_model.install()  # the pipeline's per-client summaries, kept the same way
     init_dashboard(app)
 
 

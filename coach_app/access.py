@@ -5,17 +5,17 @@ so a forgotten check cannot leak another coach's, client's or organisation's dat
 """
 
 from functools import wraps
-from types import SimpleNamespace
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import bindparam, false, select, true
+from sqlalchemy import false, select, true
 from werkzeug.routing import IntegerConverter
 
 from coach_app.extensions import db
 from coach_app.models import (
     AuditEvent,
     ClientProfile,
+    ClientSummary,
     CoachingNote,
     Cohort,
     CohortMember,
@@ -46,20 +46,14 @@ def client_scope(user):
     return false()
 
 
-def bound_scope_user(role):
-    """A stand-in user of `role` whose ids are bind parameters, filled by `scope_params`.
-
-    Statements built once per process (the pipeline's) pass it to the scope helpers here, so
-    every request runs these same rules with its own user's ids.
-    """
-    return SimpleNamespace(
-        role=role, id=bindparam("scope_user_id"), organization_id=bindparam("scope_org_id")
-    )
-
-
-def scope_params(user) -> dict:
-    """The bind parameters of a statement built with `bound_scope_user`, for `user`."""
-    return {"scope_user_id": user.id, "scope_org_id": user.organization_id}
+def summary_scope(user):
+    """Where-clause on ClientSummary: the same clients as client_scope(user)."""
+    same_org = ClientSummary.organization_id == user.organization_id
+    if user.role == Role.ADMIN:
+        return same_org
+    if user.role == Role.COACH:
+        return same_org & (ClientSummary.coach_id == user.id)
+    return ClientSummary.client_id.in_(visible_client_ids(user))
 
 
 def visible_client_ids(user):

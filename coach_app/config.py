@@ -115,7 +115,7 @@ def from_environment(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
-        "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "25")),
+        "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "50")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": _bool("LOG_JSON", True),
     }

@@ -35,7 +35,7 @@ def _now() -> datetime:
 
 
 def _page_size() -> int:
-    return max(1, int(current_app.config.get("PAGE_SIZE", 25)))
+    return max(1, int(current_app.config.get("PAGE_SIZE", 50)))
 
 
 def _url_maker(endpoint: str, args: dict):

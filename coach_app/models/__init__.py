@@ -16,6 +16,7 @@ from coach_app.models.opportunities import (
 )
 from coach_app.models.preferences import OrganizationReminderPolicy, ReminderPreference
 from coach_app.models.reminders import Notification, OutboxMessage
+from coach_app.models.summaries import ClientSummary
 from coach_app.models.tasks import FollowUpTask
 from coach_app.models.two_factor import RecoveryCode, TrustedDevice, TwoFactor
 from coach_app.models.types import utcnow
@@ -23,6 +24,7 @@ from coach_app.models.types import utcnow
 __all__ = [
     "INTERVIEW_FORMATS",
     "AuditEvent",
+    "ClientSummary",
     "ClientProfile",
     "CoachingNote",
     "Cohort",
