@@ -60,6 +60,15 @@ def register(app: Flask) -> None:
         analyze()
         click.echo(f"Rebuilt analytics facts for {written} opportunities.")
 
+    @app.cli.command("rebuild-read-model")
+    def rebuild_read_model_command():
+        """Recompute every client's pipeline summary (after bulk loads or the upgrade)."""
+        from coach_app.services.read_model import rebuild_read_model
+
+        written = rebuild_read_model()
+        db.session.commit()
+        click.echo(f"Rebuilt the read model for {written} clients.")
+
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
     @click.option("--seed", default=7, show_default=True)

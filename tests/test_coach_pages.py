@@ -100,20 +100,20 @@ def test_pipeline_pagination(app, world, as_user):
 
 
 def test_pipeline_rows_per_page_are_the_coachs_choice(app, world, as_user):
-    for i in range(30):
+    for i in range(55):
         _client_of(world, world.coach, f"Row Client {i:02d}", f"row{i}@acme.example")
     browser = as_user(world.coach)
 
     def rows(query=""):
         return browser.get(f"/coach/{query}").get_data(as_text=True).count("<tr data-client-id=")
 
-    assert rows() == 25  # the default page (PAGE_SIZE)
-    assert rows("?per_page=50") == 31
-    html = browser.get("/coach/?per_page=50&sort=name").get_data(as_text=True)
-    assert '<option value="50" selected>' in html
+    assert rows() == 50  # the default page (PAGE_SIZE)
+    assert rows("?per_page=100") == 56
+    html = browser.get("/coach/?per_page=100&sort=name").get_data(as_text=True)
+    assert '<option value="100" selected>' in html
     # Other sizes are ignored, never an error: the default page instead.
     for query in ("?per_page=7", "?per_page=abc", "?per_page=100000", "?per_page=-25"):
-        assert rows(query) == 25, query
+        assert rows(query) == 50, query
     # The choice follows the pager's links.
     assert "per_page=25&amp;page=2" in browser.get("/coach/?per_page=25").get_data(as_text=True)
 

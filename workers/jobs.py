@@ -98,6 +98,14 @@ def mark_no_response_job(now: str | None = None) -> int:
         return marked
 
 
+def fold_summaries_job(now: str | None = None) -> int:
+    """Every minute: recompute the client summaries a deadline has moved (read model)."""
+    from coach_app.services.read_model import fold_summaries
+
+    with app_context():
+        return fold_summaries(_moment(now))
+
+
 def refresh_analytics_job(now: str | None = None) -> int:
     """Every few minutes: recompute the analytics facts a deadline has passed since."""
     from coach_app.services.analytics_facts import refresh_stale
