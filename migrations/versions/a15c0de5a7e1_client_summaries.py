@@ -23,7 +23,8 @@ down_revision = "f6f6c0de4157"
 branch_labels = None
 depends_on = None
 
-STALE = "1970-01-01 00:00:00"
+# As SQLAlchemy writes datetimes on SQLite (with microseconds), so equality tests match.
+STALE = "1970-01-01 00:00:00.000000"
 
 
 def upgrade():
