@@ -30,7 +30,7 @@ class ClientSummary(db.Model):
     __tablename__ = "client_summaries"
     __table_args__ = (
         # The exceptions queue: a coach's (or an organisation's) active clients' time zones.
-        Index("ix_client_summaries_coach", "coach_id", "archived", "timezone"),
+        Index("ix_client_summaries_coach", "organization_id", "coach_id", "archived", "timezone"),
         Index("ix_client_summaries_org", "organization_id", "archived", "timezone"),
         # The fold job: rows whose figures have moved since they were computed.
         Index("ix_client_summaries_fresh_until", "fresh_until"),

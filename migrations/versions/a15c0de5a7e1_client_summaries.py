@@ -51,7 +51,9 @@ def upgrade():
     )
     with op.batch_alter_table("client_summaries", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_client_summaries_coach", ["coach_id", "archived", "timezone"], unique=False
+            "ix_client_summaries_coach",
+            ["organization_id", "coach_id", "archived", "timezone"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_client_summaries_org", ["organization_id", "archived", "timezone"], unique=False

@@ -18,18 +18,22 @@ from coach_app.services import summary_sql
 from coach_app.services.pipeline.query import PipelineQuery, scope_conditions
 from coach_app.services.pipeline.rows import PipelinePage, page_rows
 
-_BY_FIGURE = ("overdue", "next_due", "compliance")
+_FIGURE_KEYS = {
+    "overdue": summary_sql.overdue_key,
+    "next_due": summary_sql.next_due_key,
+    "compliance": summary_sql.compliance_key,
+}
+_BY_FIGURE = tuple(_FIGURE_KEYS)
 
 
 def _statements(user, query: PipelineQuery, now: datetime):
     """(page of client ids with the total, count alone) for this query."""
     conditions = scope_conditions(user, query)
     keys = {"name": func.lower(User.name), "last_activity": ClientProfile.last_activity_at}
-    keys["overdue"] = summary_sql.overdue_key(now)
-    keys["next_due"] = summary_sql.next_due_key(now)
-    keys["compliance"] = summary_sql.compliance_key(now)
+    if query.sort in _BY_FIGURE:  # built only when asked: each is a CASE and a subquery
+        keys[query.sort] = _FIGURE_KEYS[query.sort](now)
     if query.overdue_only:
-        conditions.append(keys["overdue"] > 0)
+        conditions.append(summary_sql.overdue_key(now) > 0)
     needs_summary = query.overdue_only or query.sort in _BY_FIGURE
     # The count needs the filters only: the users table only to search by name, the
     # summaries only to keep the overdue.
