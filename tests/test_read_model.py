@@ -239,3 +239,12 @@ def test_profile_zone_change_through_the_service(app, world):
     profile.update_profile(user=world.client_user, data=data)
     db.session.commit()
     assert _stored(world.profile.id)["timezone"] == "Asia/Tokyo"
+
+
+def test_cron_folds_the_summaries_every_minute(monkeypatch):
+    from tests.test_reminders_schedule import load_schedule
+
+    monkeypatch.delenv("SWEEP_INTERVAL_SECONDS", raising=False)
+    jobs = load_schedule(monkeypatch, RQ_QUEUE_PREFIX="acme")
+    fold = jobs["workers.jobs.fold_summaries_job"]
+    assert fold.queue_name == "acme-default" and fold.interval == 60
