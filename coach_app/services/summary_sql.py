@@ -119,7 +119,7 @@ def _client_rows(connection, ids: list[int], at: datetime) -> list[dict]:
         .where(ClientProfile.id.in_(ids))
     )
     found = []
-    for row in connection.execute(statement).mappings():
+    for row in connection.execute(statement).mappings().all():
         found.append({**row, "archived": bool(row["archived"]), "overdue": int(row["overdue"])})
     return found
 

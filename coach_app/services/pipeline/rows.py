@@ -132,7 +132,7 @@ def page_rows(page_ids: list[int], now: datetime) -> list[PipelineRow]:
     connection = db.session.connection()
     found = {
         row["client_id"]: dict(row)
-        for row in connection.execute(_PAGE, {"ids": page_ids}).mappings()
+        for row in connection.execute(_PAGE, {"ids": page_ids}).mappings().all()
     }
     stale = [client_id for client_id, row in found.items() if not is_exact(row, now)]
     for live in compute_summaries(connection, stale, now):
