@@ -142,9 +142,10 @@ def plan_opportunity(rng, opp_id, client, tz, rounds, now, ids, *, actor, create
         interview_id = ids["interview"]
         planned.interviews.append((interview_id, opp_id, client + 1, number, fmt(begins),
                                    duration, tz, "video", created))  # fmt: skip
-        later = starts[number][0] if number < rounds else None
-        superseded_at = later if later is not None and later <= now else None
-        for rule, due_text, window_text, due in planned_tasks(begins, tz, duration, later is None):
+        # Each round was the latest when it was logged, so it got its check-in; logging the
+        # next one (by now, if it lies ahead) waived that check-in if it was still pending.
+        superseded_at = min(starts[number][0], now) if number < rounds else None
+        for rule, due_text, window_text, due in planned_tasks(begins, tz, duration, True):
             task(f"interview:{interview_id}:{rule}", rule, interview_id, None, due_text,
                  window_text, due, superseded_at)  # fmt: skip
         if rng.random() < 0.25:  # one referral given at a quarter of the interviews
