@@ -66,9 +66,19 @@ def test_analytics_connection_is_the_replica_and_the_session_the_primary(pair, r
     with replica_app.test_request_context():
         assert server(analytics_connection()) == (pair.replica_port, True)
         assert server(db.session.connection()) == (pair.primary_port, False)
-        # Read-only even if the URL named a writable server: a write here is a bug.
-        with pytest.raises(Exception, match="read-only"):
-            analytics_connection().execute(text("CREATE TEMPORARY TABLE t (id int)"))
+
+
+def test_the_analytics_bind_reads_one_snapshot_and_never_writes(pair, instance_dir):
+    # Pointed at the writable primary on purpose: the bind itself refuses writes.
+    app = make_app(pair.primary_url, instance_dir, ANALYTICS_DATABASE_URL=pair.primary_url)
+    with app.test_request_context():
+        connection = analytics_connection()
+        assert connection.execute(text("SHOW transaction_isolation")).scalar() == "repeatable read"
+        with pytest.raises(Exception, match="read-only transaction"):
+            connection.execute(text("CREATE TEMPORARY TABLE t (id int)"))
+        db.session.rollback()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 def test_dashboard_reads_the_replica_while_the_portal_writes_the_primary(pair, replica_app):
