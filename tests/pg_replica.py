@@ -18,7 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-PORT_RANGE = range(5460, 5470)  # this part's ports on the shared machine (docs/testing.md)
+# Ports tried first (kept clear of the suite's other servers on a shared machine); any free
+# port the OS gives otherwise.
+PORT_RANGE = range(5460, 5470)
 
 
 def bindir() -> Path | None:
