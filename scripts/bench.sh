@@ -43,7 +43,7 @@ if [[ ",$engines," == *,sqlite,* ]]; then
   results+=("benchmarks/results/sqlite$suffix.json")
 fi
 if [[ ",$engines," == *,postgresql,* ]]; then
-  # The cluster lives under $work (BENCH_TMPDIR to put it on a larger disk: 1M needs ~90 GB).
+  # The cluster lives under $work (BENCH_TMPDIR to put it on a larger disk: 1M needs about 35 GB).
   start_postgres "$pg_port" "$work/pg"
   .venv/bin/python -m benchmarks.run --scales "$scales" --engines postgresql \
     --pg-url "postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres" \
