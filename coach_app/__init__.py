@@ -48,17 +48,10 @@ def register_extensions(app: Flask) -> None:
     engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     engine_options.setdefault("pool_pre_ping", not is_sqlite)
-    if app.config.get("ANALYTICS_DATABASE_URL"):
-        from coach_app.config import sqlalchemy_url
-        from dashboards.source import BIND_KEY, analytics_bind
-
-        url = sqlalchemy_url(app.config["ANALYTICS_DATABASE_URL"])
-        # The dashboard's read replica (dashboards/source.py); other binds given are kept.
-        app.config["SQLALCHEMY_BINDS"] = {
-            BIND_KEY: analytics_bind(url, engine_options),
-            **app.config.get("SQLALCHEMY_BINDS", {}),
-        }
     db.init_app(app)
+    from dashboards import source
+
+    source.init_app(app)  # the dashboard's read replica, when ANALYTICS_DATABASE_URL is set
     migrate.init_app(
         app,
         db,

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from coach_app.extensions import db
 from coach_app.models import Opportunity
 from coach_app.models.audit import AuditEvent
-from dashboards.source import analytics_connection
+from dashboards.source import analytics_connection, analytics_engine
 from tests import pg_replica
 from tests.conftest import World, login, make_app, service_unavailable
 from tests.dashboard_fixtures import build_six
@@ -46,8 +46,8 @@ def replica_app(pair, instance_dir):
         yield app
         db.session.remove()
         db.drop_all()
-        for engine in db.engines.values():
-            engine.dispose()
+        analytics_engine().dispose()
+        db.engine.dispose()
 
 
 def server(connection) -> tuple[int, bool]:
@@ -69,7 +69,7 @@ def test_analytics_connection_is_the_replica_and_the_session_the_primary(pair, r
 
 
 def test_the_analytics_bind_reads_one_snapshot_and_never_writes(pair, instance_dir):
-    # Pointed at the writable primary on purpose: the bind itself refuses writes.
+    # Pointed at the writable primary on purpose: the engine itself refuses writes.
     app = make_app(pair.primary_url, instance_dir, ANALYTICS_DATABASE_URL=pair.primary_url)
     with app.test_request_context():
         connection = analytics_connection()
@@ -77,8 +77,8 @@ def test_the_analytics_bind_reads_one_snapshot_and_never_writes(pair, instance_d
         with pytest.raises(Exception, match="read-only transaction"):
             connection.execute(text("CREATE TEMPORARY TABLE t (id int)"))
         db.session.rollback()
-        for engine in db.engines.values():
-            engine.dispose()
+        analytics_engine().dispose()
+        db.engine.dispose()
 
 
 def test_dashboard_reads_the_replica_while_the_portal_writes_the_primary(pair, replica_app):

@@ -59,7 +59,7 @@ def test_dashboard_reads_run_on_the_analytics_database_when_set(tmp_path):
 
     from coach_app import create_app
     from coach_app.extensions import db
-    from dashboards.source import analytics_connection
+    from dashboards.source import analytics_connection, analytics_engine
 
     base = {"TESTING": True, "SECRET_KEY": "x", "RATELIMIT_STORAGE_URI": "memory://"}
     primary = f"sqlite:///{tmp_path / 'primary.db'}"
@@ -67,7 +67,7 @@ def test_dashboard_reads_run_on_the_analytics_database_when_set(tmp_path):
     base["SQLALCHEMY_DATABASE_URI"] = primary
     alone = create_app({**base, "ANALYTICS_DATABASE_URL": ""})
     with alone.test_request_context():
-        assert "analytics" not in db.engines
+        assert analytics_engine() is None
         assert analytics_connection() is db.session.connection()
     split = create_app({**base, "ANALYTICS_DATABASE_URL": other})
     with split.test_request_context():
@@ -78,5 +78,8 @@ def test_dashboard_reads_run_on_the_analytics_database_when_set(tmp_path):
         assert db.session.execute(text(tables)).all() == [("here",)]
         assert analytics_connection() is analytics_connection()  # one per request
         db.session.rollback()
-        for engine in db.engines.values():
-            engine.dispose()
+        analytics_engine().dispose()
+        db.engine.dispose()
+    with alone.app_context():
+        db.create_all()  # another app in the same process is not affected by the first one's
+        db.drop_all()
