@@ -4,13 +4,13 @@
 
 Scale (per 100,000 clients): 500 coaches, 50 organizers running 400 cohorts (four clients in
 five are in one), 300,000 opportunities, 500,000 interviews, the playbook's tasks for each
-(about 4,000,000) and 10,500 signed-in sessions. Rows go in with executemany (SQLite) or COPY
-(PostgreSQL) into tables whose indexes and constraints are rebuilt once at the end
-(benchmarks/bulk.py). Deadlines come from the playbook: `schedule_interview` is called for
-every distinct interview shape (start, zone, duration, latest round or not) and memoised,
-since interviews start on a quarter-hour grid. The life cycle is the services': a later round
-waives the earlier round's pending check-ins and call-backs, a decision waives what
-DECISION_WAIVES lists, and a rejection adds the rejection thanks.
+(about 4,260,000) and about 10,500 live sessions (plus 10,000 expired ones). Rows go in with
+executemany (SQLite) or COPY (PostgreSQL) into tables whose indexes and constraints are
+rebuilt once at the end (benchmarks/bulk.py). Deadlines come from the playbook:
+`schedule_interview` is called for every distinct interview shape (start, zone, duration) and
+memoised, since interviews start on a quarter-hour grid. The life cycle is the services'
+(benchmarks/lifecycle.py): a later round waives the earlier round's pending check-ins, a
+decision waives what DECISION_WAIVES lists, and a rejection adds the rejection thanks.
 """
 
 import argparse
