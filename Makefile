@@ -1,4 +1,4 @@
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench bench-1m
 
 run:  ## run the product: web + worker + cron on SQLite and a local Redis, with demo data
 	scripts/run.sh
@@ -14,3 +14,6 @@ format:
 
 bench:  ## every benchmark on SQLite and PostgreSQL (slow; see docs/benchmarks.md)
 	scripts/bench.sh
+
+bench-1m:  ## opt-in: 1,000,000 clients on PostgreSQL (hours, tens of GB: docs/benchmarks.md)
+	scripts/bench.sh 1000000 --engines postgresql

@@ -23,13 +23,15 @@ def render(reports: list[dict]) -> str:
     )
     out.append("\n### Data generation\n")
     out.append(_row(["engine", "clients", "opportunities", "interviews", "tasks",
-                     "generate s", "analytics facts s"]))  # fmt: skip
-    out.append(_row(["---"] * 7))
+                     "generate s", "read model s", "analytics facts s",
+                     "database MB"]))  # fmt: skip
+    out.append(_row(["---"] * 9))
     for run in runs:
         g = run["generated"]
         out.append(_row([run["engine"], f"{g['clients']:,}", f"{g['opportunities']:,}",
                          f"{g['interviews']:,}", f"{g['tasks']:,}", g["seconds"],
-                         g.get("facts_seconds", "")]))  # fmt: skip
+                         g.get("read_model_seconds", ""), g.get("facts_seconds", ""),
+                         g.get("database_mb", "")]))  # fmt: skip
     out.append("\n### Pages (coach with 500 clients; server time in-process, rps under gunicorn)\n")
     out.append(_row(["engine", "clients", "page", "median ms", "p95 ms", "SQL/request", "rps",
                      "floor rps", "ratio to floor", "ratio per round"]))  # fmt: skip

@@ -29,6 +29,7 @@ from sqlalchemy import create_engine, event, text
 
 from benchmarks.common import ROOT, USER_AGENT, free_port, gunicorn, log, summary, wrk
 from benchmarks.generate import NOW, coach_user_id, generate
+from benchmarks.read_models import build_read_models
 
 BENCH_PASSWORD = "benchmark-password"
 SAMPLES = 30
@@ -68,32 +69,37 @@ def make_app(database_url: str):
 
 
 def prepare(database_url: str, clients: int) -> dict:
-    """Migrate, generate, rebuild the analytics facts, set benchmark passwords."""
+    """Migrate, generate, build the read models, set benchmark passwords."""
     from flask_migrate import upgrade
 
     from coach_app.extensions import db
     from coach_app.models import User
-    from coach_app.services.analytics_facts import rebuild_facts
-    from coach_app.services.read_model import rebuild_read_model
 
     app = make_app(database_url)
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     counts = generate(database_url, clients)
     with app.app_context():
-        started = time.perf_counter()
-        rebuild_facts()
-        db.session.commit()
-        counts["facts_seconds"] = round(time.perf_counter() - started, 1)
-        started = time.perf_counter()
-        rebuild_read_model()  # the generator writes through Core: the summaries are rebuilt
-        db.session.commit()
-        counts["read_model_seconds"] = round(time.perf_counter() - started, 1)
+        counts.update(build_read_models())
+        counts["database_mb"] = database_mb(database_url)
         for user_id in (1, 2, client_user_id(clients)):
             user = db.session.get(User, user_id)
             user.set_password(BENCH_PASSWORD)
         db.session.commit()
     return counts
+
+
+def database_mb(database_url: str) -> int:
+    """Size on disk of the benchmark database (tables, indexes, TOAST), in MB."""
+    engine = create_engine(database_url)
+    try:
+        if engine.dialect.name == "sqlite":
+            return round(Path(engine.url.database).stat().st_size / 2**20)
+        with engine.connect() as connection:
+            size = connection.execute(text("SELECT pg_database_size(current_database())"))
+            return round(size.scalar() / 2**20)
+    finally:
+        engine.dispose()
 
 
 def client_user_id(clients: int) -> int:

@@ -49,6 +49,9 @@ def register_extensions(app: Flask) -> None:
     is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     engine_options.setdefault("pool_pre_ping", not is_sqlite)
     db.init_app(app)
+    from dashboards import source
+
+    source.init_app(app)  # the dashboard's read replica, when ANALYTICS_DATABASE_URL is set
     migrate.init_app(
         app,
         db,

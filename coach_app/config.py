@@ -48,21 +48,28 @@ def load_secret_key(instance_path: Path) -> str:
     return key
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A database URL with the driver SQLAlchemy should use (psycopg 3 for PostgreSQL)."""
+    # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 def from_environment(instance_path: Path) -> dict:
     """Build the configuration mapping from environment variables."""
     default_db = f"sqlite:///{instance_path / 'followthrough.sqlite3'}"
-    database_url = os.environ.get("DATABASE_URL", default_db)
-    # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    database_url = sqlalchemy_url(os.environ.get("DATABASE_URL", default_db))
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     secure_cookies = _bool("SESSION_COOKIE_SECURE", cookies_secure_by_default(base_url))
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # The dashboard's reads (and CSV exports) go here when set: a streaming replica of
+        # DATABASE_URL, a few seconds behind it (docs/operations.md). Empty: the same database.
+        "ANALYTICS_DATABASE_URL": sqlalchemy_url(os.environ.get("ANALYTICS_DATABASE_URL", "")),
         "REDIS_URL": redis_url,
         "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", "followthrough"),
         "BASE_URL": base_url,

@@ -60,6 +60,7 @@ from coach_app.playbook.sql import task_status_case
 from coach_app.services import analytics_facts
 from coach_app.services.analytics_facts import reading
 from dashboards import privacy
+from dashboards.source import analytics_connection
 
 ANALYTICS_ROLES = (Role.ADMIN, Role.COACH, Role.ORGANIZER)
 TOO_FEW = "too few"
@@ -359,9 +360,9 @@ def _where(user, filters: Filters | None) -> list:
 
 
 def _rows(query):
-    # Core statements straight on the session's connection: the ORM's execute path adds a
-    # per-row cost that shows on thousands of rows.
-    return db.session.connection().execute(query)
+    # Core statements straight on the connection: the ORM's execute path adds a per-row cost
+    # that shows on thousands of rows. The replica when ANALYTICS_DATABASE_URL is set.
+    return analytics_connection().execute(query)
 
 
 def _frame(query) -> pd.DataFrame:

@@ -43,3 +43,43 @@ def test_gunicorn_workers_tune_the_garbage_collector_after_loading_the_app():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_analytics_database_defaults_to_the_portals_own(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANALYTICS_DATABASE_URL", raising=False)
+    assert from_environment(tmp_path)["ANALYTICS_DATABASE_URL"] == ""
+    monkeypatch.setenv("ANALYTICS_DATABASE_URL", "postgres://u@replica/db")
+    config = from_environment(tmp_path)
+    assert config["ANALYTICS_DATABASE_URL"] == "postgresql+psycopg://u@replica/db"
+
+
+def test_dashboard_reads_run_on_the_analytics_database_when_set(tmp_path):
+    """The seam on two SQLite files; tests/test_analytics_replica.py runs it on a real replica."""
+    from sqlalchemy import text
+
+    from coach_app import create_app
+    from coach_app.extensions import db
+    from dashboards.source import analytics_connection, analytics_engine
+
+    base = {"TESTING": True, "SECRET_KEY": "x", "RATELIMIT_STORAGE_URI": "memory://"}
+    primary = f"sqlite:///{tmp_path / 'primary.db'}"
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    base["SQLALCHEMY_DATABASE_URI"] = primary
+    alone = create_app({**base, "ANALYTICS_DATABASE_URL": ""})
+    with alone.test_request_context():
+        assert analytics_engine() is None
+        assert analytics_connection() is db.session.connection()
+    split = create_app({**base, "ANALYTICS_DATABASE_URL": other})
+    with split.test_request_context():
+        db.session.execute(text("CREATE TABLE here (x int)"))  # on the primary
+        assert str(analytics_connection().engine.url) == other
+        tables = "SELECT name FROM sqlite_master WHERE name = 'here'"
+        assert analytics_connection().execute(text(tables)).all() == []
+        assert db.session.execute(text(tables)).all() == [("here",)]
+        assert analytics_connection() is analytics_connection()  # one per request
+        db.session.rollback()
+        analytics_engine().dispose()
+        db.engine.dispose()
+    with alone.app_context():
+        db.create_all()  # another app in the same process is not affected by the first one's
+        db.drop_all()
