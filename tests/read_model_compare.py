@@ -14,6 +14,7 @@ from coach_app.playbook.analytics import BANDS, HOURS_LABELS
 from coach_app.playbook.lifecycle import DECIDED
 from coach_app.services.pipeline import PipelineQuery, exceptions, pipeline
 from dashboards import data
+from tests import read_model_dashboard_reference as dash
 from tests import read_model_reference as ref
 
 # Every pipeline query the checks rotate through, one per check (all sorts, both
@@ -170,29 +171,29 @@ def dashboard_mismatches(snap, user, now, filters=None, *, views=GROUPINGS) -> l
     """The overview (tiles, bands, rules, hours, months) and the `views` among cohorts,
     coaches, clients and the per-opportunity table, for `user` with `filters`."""
     me = snap.users[user.id]
-    found = ref.readings(snap, me, now, filters)
+    found = dash.readings(snap, me, now, filters)
     decided = [r for r in found if r.decided]
     view = f"{user.name} {filters or 'no filter'}"
     lines = []
     overview = data.overview(user, filters, now)
     tiles = _records(overview["headline"], "measure")
-    want = ref.measures(found)
+    want = dash.measures(found)
     expected = {
         m: {k: want[f"{m}_{k}"] for k in ("num", "den", "opps", "rate", "low", "high")}
         | {"opportunities": want["opportunities"]}
-        for m in ref.MEASURES
+        for m in dash.MEASURES
     }
     lines += _diff(f"headline[{view}]", tiles, expected)
-    bands = {b: ref.offers([r for r in decided if r.band == b]) for b in BANDS}
+    bands = {b: dash.offers([r for r in decided if r.band == b]) for b in BANDS}
     lines += _diff(f"by_band[{view}]", _records(overview["bands"], "band"), bands)
     rules = _records(overview["rules"], "rule", "group")
-    lines += _diff(f"by_rule[{view}]", rules, ref.rule_groups(decided))
+    lines += _diff(f"by_rule[{view}]", rules, dash.rule_groups(decided))
     lines += _diff(
         f"hours[{view}]", _records(overview["hours"], "outcome", "hours"), _hours(decided)
     )
     months = {}
     for month in sorted({r.first_day.strftime("%Y-%m") for r in found}):
-        months[month] = ref.measures([r for r in found if r.first_day.strftime("%Y-%m") == month])
+        months[month] = dash.measures([r for r in found if r.first_day.strftime("%Y-%m") == month])
     lines += _diff(f"by_month[{view}]", _records(overview["months"], "month"), months)
     if "cohorts" in views:
         lines += _cohorts(snap, me, user, now, filters, found)
@@ -200,14 +201,14 @@ def dashboard_mismatches(snap, user, now, filters=None, *, views=GROUPINGS) -> l
         coaches = {}
         for coach_id in sorted({r.coach_id for r in found}):
             group = [r for r in found if r.coach_id == coach_id]
-            coaches[coach_id] = {"coach": snap.users[coach_id]["name"], **ref.measures(group)}
+            coaches[coach_id] = {"coach": snap.users[coach_id]["name"], **dash.measures(group)}
         got = _records(data.by_coach(user, filters, now), "coach_id")
         lines += _diff(f"by_coach[{view}]", got, coaches)
     if "clients" in views:
         clients = {}
         for client_id in sorted({r.client_id for r in found}):
             group = [r for r in found if r.client_id == client_id]
-            clients[client_id] = {"client": snap.name_of(client_id), **ref.measures(group)}
+            clients[client_id] = {"client": snap.name_of(client_id), **dash.measures(group)}
         got = _records(data.by_client(user, filters, now), "client_id")
         lines += _diff(f"by_client[{view}]", got, clients)
     if "opportunities" in views:
@@ -223,8 +224,8 @@ def _cohorts(snap, me, user, now, filters, found) -> list[str]:
         chosen = not (filters and filters.cohorts) or cohort_id in filters.cohorts
         has_member = any(c == cohort_id for c, _client in snap.members)
         if cohort["organization_id"] == me["organization_id"] and chosen and has_member:
-            group = [r for r in found if ref.counts_for(snap, cohort_id, r)]
-            cohorts[cohort_id] = {"cohort": cohort["name"], **ref.measures(group)}
+            group = [r for r in found if dash.counts_for(snap, cohort_id, r)]
+            cohorts[cohort_id] = {"cohort": cohort["name"], **dash.measures(group)}
     got = _records(data.by_cohort(user, filters, now), "cohort_id")
     return _diff(f"by_cohort[{user.name} {filters or 'no filter'}]", got, cohorts)
 
@@ -235,7 +236,7 @@ def _hours(decided) -> dict:
         group = [r for r in decided if r.outcome == outcome and r.hours_bucket is not None]
         for label in HOURS_LABELS:
             count = sum(r.hours_bucket == label for r in group)
-            share = ref.rate_figures(ref.Rate(count, len(group)))
+            share = dash.rate_figures(dash.Rate(count, len(group)))
             out[(outcome, label)] = {
                 "opportunities": count,
                 "outcome_total": len(group),
@@ -246,7 +247,7 @@ def _hours(decided) -> dict:
     return out
 
 
-def _opportunity(r: ref.Reading) -> dict:
+def _opportunity(r: dash.Reading) -> dict:
     on_time, late, missed = (sum(v[k] for v in r.per_rule.values()) for k in range(3))
     row = {
         "client_id": r.client_id,
