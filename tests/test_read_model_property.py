@@ -12,7 +12,9 @@ them from the plain tables with the pure playbook functions.
 Every write and read of a step happens at the step's `now`: services get `now=`, and the
 clock hooks that background code reads (CLOCK_HOOKS) are patched to the same moment.
 
-Size: FT_PROPERTY_EXAMPLES (default 20) histories of FT_PROPERTY_STEPS (default 20) steps.
+Size: FT_PROPERTY_EXAMPLES (default 15) histories of FT_PROPERTY_STEPS (default 15) steps;
+FT_PROPERTY_FULL=1 checks every dashboard view at every step, FT_PROPERTY_SHRINK=0 reports a
+failure unminimised, FT_PROPERTY_VERBOSE=1 prints every history (docs/architecture.md).
 A failure prints the steps hypothesis ran and the figures that differ.
 """
 
@@ -28,7 +30,7 @@ from sqlalchemy import select
 
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, Cohort, CohortMember, FollowUpTask
-from coach_app.services import people, roster
+from coach_app.services import people, profile, roster
 from coach_app.services.accounts import invite_client
 from dashboards.data import Filters
 from tests import read_model_compare as compare
@@ -37,8 +39,8 @@ from tests.read_model_steps import CLOCK, PICK, T0, ZONES, FollowUpSteps
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("FT_PROPERTY_EXAMPLES", "20"))
-STEPS = int(os.environ.get("FT_PROPERTY_STEPS", "20"))
+EXAMPLES = int(os.environ.get("FT_PROPERTY_EXAMPLES", "15"))
+STEPS = int(os.environ.get("FT_PROPERTY_STEPS", "15"))
 VERBOSE = bool(os.environ.get("FT_PROPERTY_VERBOSE"))
 # Every dashboard view at every check (slower); by default they take turns (see the check).
 FULL = bool(os.environ.get("FT_PROPERTY_FULL"))
@@ -109,6 +111,16 @@ class History(FollowUpSteps):
                 timezone=zone,
             ),
         )
+
+    @rule(pick=PICK, zone=st.sampled_from((None, *ZONES)), rename=st.booleans())
+    def update_profile(self, pick, zone, rename):
+        """A client's new zone (today's deadlines move) or name (the pipeline's order)."""
+        client = self._pick(ClientProfile, pick)
+        user = client.user
+        name = f"Kim {client.id:02d}" if rename else user.name
+        data = profile.ProfileInput(name=name, timezone=zone)
+        what = f"client {client.id} profile: name {name}, zone {zone}"
+        self._do(what, lambda: profile.update_profile(user=user, data=data))
 
     @rule(pick=PICK)
     def archive_or_restore(self, pick):
