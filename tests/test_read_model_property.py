@@ -29,7 +29,8 @@ from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
 
 from coach_app.extensions import db
-from coach_app.models import ClientProfile, Cohort, CohortMember, FollowUpTask
+from coach_app.models import ClientProfile, Cohort, CohortMember, FollowUpTask, Interview
+from coach_app.playbook import InterviewFacts
 from coach_app.services import people, profile, roster
 from coach_app.services.accounts import invite_client
 from dashboards.data import Filters
@@ -81,6 +82,10 @@ def _found(pairs):
             continue
         if hasattr(module, name):
             yield module, name
+
+
+# Seconds off an edge the clock lands: on it most often, where `<` and `<=` differ.
+EDGE = st.sampled_from((0, 0, 1, -1))
 
 
 class History(FollowUpSteps):
@@ -191,18 +196,30 @@ class History(FollowUpSteps):
         CLOCK.now += timedelta(minutes=minutes)
         self.log.append(f"{CLOCK.now:%m-%d %H:%M:%S} clock +{minutes} min")
 
-    @rule(
-        pick=PICK, edge=st.sampled_from(("deadline", "window")), seconds=st.sampled_from((-1, 0, 1))
-    )
-    def jump_to_edge(self, pick, edge, seconds):
-        """Onto a deadline (pending -> missed) or a 30-day window edge, give or take a second."""
-        due = db.session.scalars(select(FollowUpTask.due_at).order_by(FollowUpTask.due_at)).all()
-        shift = timedelta(days=30) if edge == "window" else timedelta()
-        ahead = sorted({d + shift + timedelta(seconds=seconds) for d in due} - {CLOCK.now})
+    def _onto(self, moments, pick: int, seconds: int, what: str) -> None:
+        """Move the clock onto one of the next few `moments`, give or take `seconds`."""
+        ahead = sorted({m + timedelta(seconds=seconds) for m in moments})
         ahead = [moment for moment in ahead if moment > CLOCK.now]
         if ahead:
             CLOCK.now = ahead[pick % min(len(ahead), 4)]
-            self.log.append(f"{CLOCK.now:%m-%d %H:%M:%S} clock onto a {edge} {seconds:+d} s")
+            self.log.append(f"{CLOCK.now:%m-%d %H:%M:%S} clock onto {what} {seconds:+d} s")
+
+    @rule(pick=PICK, seconds=EDGE)
+    def onto_a_deadline(self, pick, seconds):
+        """Onto an open task's deadline: pending until that second, missed after it."""
+        open_ = (FollowUpTask.completed_at.is_(None), FollowUpTask.waived_reason.is_(None))
+        due = db.session.scalars(select(FollowUpTask.due_at).where(*open_)).all()
+        self._onto(due, pick, seconds, "a deadline")
+
+    @rule(pick=PICK, seconds=EDGE)
+    def onto_a_window_edge(self, pick, seconds):
+        """Onto the moment a task leaves the 30-day window, or an interview turns 30 days old."""
+        due = db.session.scalars(select(FollowUpTask.due_at)).all()
+        ends = [
+            InterviewFacts(i.start_at, i.timezone, i.duration_minutes).end_at
+            for i in db.session.scalars(select(Interview))
+        ]
+        self._onto([m + timedelta(days=30) for m in (*due, *ends)], pick, seconds, "a 30-day edge")
 
     @rule(twice=st.booleans())
     def fold(self, twice):
