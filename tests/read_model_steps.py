@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from coach_app.extensions import db
 from coach_app.models import (
@@ -32,8 +32,10 @@ T0 = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
 ZONES = ("America/New_York", "Europe/Berlin", "Asia/Kolkata", "Pacific/Auckland")
 INDUSTRIES = ("software", None, "health")
 PICK = st.integers(min_value=0, max_value=63)
-# Minutes the clock moves on after a write: often nothing, often across the day's deadlines.
-THEN = st.sampled_from((0, 0, 7, 60, 420, 1440, 2880, 10080))
+WINDOW = timedelta(days=30)
+# How the clock moves on after a write: minutes (often nothing, often across the day's
+# deadlines), or exactly onto the next open task's deadline or the next 30-day window edge.
+THEN = st.sampled_from((0, 0, 7, 60, 420, 1440, 2880, 10080, "deadline", "window edge"))
 
 
 class Clock:
@@ -107,9 +109,28 @@ class FollowUpSteps(RuleBasedStateMachine):
         except ServiceError as error:
             db.session.rollback()
             self.log.append(f"{CLOCK.now:%m-%d %H:%M:%S} {what} -> refused: {error}")
-        if then:
+        if isinstance(then, str):
+            self._next_edge(then)
+        elif then:
             CLOCK.now += timedelta(minutes=then)
             self.log.append(f"{CLOCK.now:%m-%d %H:%M:%S} clock +{then} min")
+
+    def _next_edge(self, edge: str) -> None:
+        """Onto the next open task's deadline, or the next moment a task leaves the window."""
+        due = select(func.min(FollowUpTask.due_at))
+        if edge == "deadline":
+            due = due.where(
+                FollowUpTask.completed_at.is_(None),
+                FollowUpTask.waived_reason.is_(None),
+                FollowUpTask.due_at > CLOCK.now,
+            )
+            moment = db.session.scalar(due)
+        else:
+            moment = db.session.scalar(due.where(FollowUpTask.due_at > CLOCK.now - WINDOW))
+            moment = moment and moment + WINDOW
+        if moment is not None:
+            CLOCK.now = moment
+            self.log.append(f"{CLOCK.now:%m-%d %H:%M:%S} clock onto the next {edge}")
 
     def _actor(self, client: ClientProfile, coach: bool) -> User:
         return self._user(client.coach_id) if coach else client.user
