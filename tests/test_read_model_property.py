@@ -254,8 +254,9 @@ class History(FollowUpSteps):
         views = groupings if FULL else (groupings[i % len(groupings)],)
         lines += compare.dashboard_mismatches(snap, admin, now, views=views)
         if FULL or i % 2:
+            filtered = groupings if FULL else (groupings[i // 2 % len(groupings)],)
             filters = _filters(i // 2, snap, self.coach_ids)
-            lines += compare.dashboard_mismatches(snap, admin, now, filters, views=views)
+            lines += compare.dashboard_mismatches(snap, admin, now, filters, views=filtered)
         if FULL or i % 4 == 0:
             coach = coaches[i // 4 % 2]
             lines += compare.dashboard_mismatches(
