@@ -27,10 +27,12 @@ from coach_app.services import notifications
 from coach_app.services import reminders as planning
 from coach_app.services.outbox import retry_failed as _retry_failed_row
 from coach_app.urls import absolute_url, url_context
+from workers.claims import release_stale_claims, renew
 from workers.mail import build_message, describe, get_backend, is_permanent
 from workers.settings import DEFAULTS, setting
 
 log = logging.getLogger(__name__)
+__all__ = ["release_stale_claims"]  # re-exported: it lives with the claims (workers/claims.py)
 
 COALESCE_WINDOW = policy.COALESCE_WINDOW
 BATCH_SIZE = DEFAULTS["OUTBOX_BATCH_SIZE"]
@@ -81,41 +83,6 @@ def retry_delay(attempts: int, base_seconds: int = DEFAULTS["OUTBOX_RETRY_BASE_S
     return timedelta(seconds=base_seconds * 2 ** max(0, attempts - 1))
 
 
-def release_stale_claims(now: datetime | None = None, config=None) -> int:
-    """Put rows claimed long ago and never finished (a worker died) back to pending.
-
-    The lost run counts as an attempt, so a row that kills its worker every time ends up
-    failed (and visible to admins) instead of looping forever.
-    """
-    now = now or datetime.now(UTC)
-    timeout = timedelta(seconds=setting(config, "OUTBOX_CLAIM_TIMEOUT_SECONDS"))
-    max_attempts = setting(config, "OUTBOX_MAX_ATTEMPTS")
-    stale = (
-        OutboxMessage.status == "claimed",
-        OutboxMessage.claimed_at < now - timeout,
-    )
-    common = {
-        "claim_token": None,
-        "claimed_at": None,
-        "attempts": OutboxMessage.attempts + 1,
-        "last_error": "claim expired: the worker stopped before finishing",
-    }
-    failed = db.session.execute(
-        update(OutboxMessage)
-        .where(*stale, OutboxMessage.attempts + 1 >= max_attempts)
-        .values(status="failed", status_reason="worker stopped too often", **common)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    released = db.session.execute(
-        update(OutboxMessage)
-        .where(*stale)
-        .values(status="pending", status_reason="re-queued after a stale claim", **common)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    return released + failed
-
-
 def claim_due(
     now: datetime | None = None, limit: int | None = None, config=None
 ) -> tuple[str, list[int]]:
@@ -128,15 +95,18 @@ def claim_due(
     now = now or datetime.now(UTC)
     limit = limit or setting(config, "SWEEP_CLAIM_LIMIT")
     token = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
+    claimed: list[int] = []
     try:
         ids = _select_claimable(now, limit)
         for chunk in _chunks(ids):
-            db.session.execute(
+            # RETURNING: the claimed ids come back with the UPDATE, not from a second read.
+            claimed += db.session.scalars(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(chunk), OutboxMessage.status == "pending")
                 .values(status="claimed", claimed_at=now, claim_token=token)
+                .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)
-            )
+            ).all()
         db.session.commit()
     except OperationalError as error:
         db.session.rollback()
@@ -145,27 +115,42 @@ def claim_due(
             log.info("claim lost a lock race with another sweep; it claims those rows")
             return token, []
         raise
-    claimed = list(
-        db.session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.claim_token == token, OutboxMessage.status == "claimed")
-            .order_by(OutboxMessage.id)
-        )
-    )
-    return token, claimed
+    return token, sorted(claimed)
 
 
-def _select_claimable(now: datetime, limit: int) -> list[int]:
+def claim_statements(now: datetime, limit: int, recipient_ids: list[int]) -> dict:
+    """The claim's two queries: due rows, and the same people's rows due now or soon."""
     # status = 'pending' AND due_at <= now ORDER BY due_at LIMIT n: the partial index. On
     # PostgreSQL the rows are locked (skipping rows another sweep holds); SQLite serialises
     # writers and relies on the conditional UPDATE.
-    due = db.session.execute(
+    due = (
         select(OutboxMessage.id, OutboxMessage.recipient_id, OutboxMessage.due_at)
         .where(pending_rows(), OutboxMessage.due_at <= now)
         .order_by(OutboxMessage.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
+    )
+    # Waits for rows another sweep has locked, then sees them claimed and leaves them.
+    same_people = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.recipient_id,
+            OutboxMessage.due_at,
+            OutboxMessage.task_id,
+        )
+        .where(
+            pending_rows(),
+            OutboxMessage.due_at <= now + COALESCE_WINDOW,
+            OutboxMessage.recipient_id.in_(recipient_ids),
+        )
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    )
+    return {"due": due, "same_people": same_people}
+
+
+def _select_claimable(now: datetime, limit: int) -> list[int]:
+    due = db.session.execute(claim_statements(now, limit, [])["due"]).all()
     ids = [row.id for row in due]
     earliest: dict[int, datetime] = {}
     for row in due:
@@ -173,22 +158,7 @@ def _select_claimable(now: datetime, limit: int) -> list[int]:
             earliest[row.recipient_id] = row.due_at
     taken = set(ids)
     for chunk in _chunks(list(earliest)):
-        # Waits for rows another sweep has locked, then sees them claimed and leaves them.
-        more = db.session.execute(
-            select(
-                OutboxMessage.id,
-                OutboxMessage.recipient_id,
-                OutboxMessage.due_at,
-                OutboxMessage.task_id,
-            )
-            .where(
-                pending_rows(),
-                OutboxMessage.due_at <= now + COALESCE_WINDOW,
-                OutboxMessage.recipient_id.in_(chunk),
-            )
-            .order_by(OutboxMessage.id)
-            .with_for_update()
-        ).all()
+        more = db.session.execute(claim_statements(now, limit, chunk)["same_people"]).all()
         for row in more:
             if row.id in taken:
                 continue
@@ -339,8 +309,8 @@ class _Batch:
         self.config = config
         self.max_attempts = setting(config, "OUTBOX_MAX_ATTEMPTS")
         self.retry_base = setting(config, "OUTBOX_RETRY_BASE_SECONDS")
-        self.heartbeat_every = setting(config, "OUTBOX_CLAIM_TIMEOUT_SECONDS") / 4
-        self.last_heartbeat = time.monotonic()
+        self.renew_every = setting(config, "OUTBOX_CLAIM_TIMEOUT_SECONDS") / 4
+        self.last_renewal = time.monotonic()
         table = OutboxMessage.__table__
         # Built once per batch and run on the connection (no ORM flush or bookkeeping): this
         # runs once per accepted email, between the SMTP server's 250 and its commit.
@@ -432,17 +402,14 @@ class _Batch:
                 )
                 self.stats["retry"] += done
 
-    def heartbeat(self) -> None:
-        """Refresh our claim now and then, so a long batch is not taken for a dead one."""
-        if time.monotonic() - self.last_heartbeat < self.heartbeat_every:
+    def renew(self, ids: list[int], force: bool = False) -> None:
+        """Renew our lease every quarter of its length; LostClaim once it was released."""
+        if not force and time.monotonic() - self.last_renewal < self.renew_every:
             return
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.claim_token == self.token, OutboxMessage.status == "claimed")
-            .values(claimed_at=self.clock())
-            .execution_options(synchronize_session=False)
-        )
-        self.last_heartbeat = time.monotonic()
+        if not renew(self.token, ids, self.clock()):
+            raise LostClaim(f"claim {self.token} was released while its batch was running")
+        db.session.commit()
+        self.last_renewal = time.monotonic()
 
 
 def _context(rows: list[Row]):
@@ -545,6 +512,13 @@ def deliver(message_ids: list[int], claim_token: str, config, now: datetime | No
         ).all()
     if not rows:
         return batch.stats
+    try:
+        # Our job is running: say so at once (the sweep releases claims whose lease lapsed).
+        batch.renew([row.id for row in rows], force=True)
+    except LostClaim as error:
+        db.session.rollback()
+        log.warning("%s before its batch started; sending nothing", error)
+        return batch.stats
     rows.sort(key=lambda r: (r.recipient_id or 0, r.due_at, r.id))
     users, tasks, prefs, policies = _context(rows)
     notified = notifications.already_notified(row.id for row in rows)
@@ -582,25 +556,30 @@ def _send_emails(batch: _Batch, rows: list[Row]) -> None:
         messages = [compose(group, group[0].recipient_id) for group in groups]
     finished: set[int] = set()
 
+    def renew() -> None:
+        # Before the next message: a lease found released stops the batch before it sends.
+        batch.renew([row.id for i, g in enumerate(groups) if i not in finished for row in g])
+
     def on_sent(index: int) -> None:
         group = groups[index]
         finished.add(index)
         marked = batch.mark_sent(group)
-        batch.heartbeat()
         # Commit each accepted message at once: this keeps the duplicate window one message.
         db.session.commit()
         batch.stats["sent"] += marked
         batch.stats["emails"] += 1
         if marked < len(group):
             raise LostClaim(f"claim {batch.token} was released while its batch was running")
+        renew()
 
     def on_refused(index: int, error: Exception) -> None:
         finished.add(index)
         batch.failed_attempt(groups[index], error)
-        batch.heartbeat()
         db.session.commit()
+        renew()
 
     try:
+        renew()
         get_backend(batch.config).send_many(messages, on_sent=on_sent, on_refused=on_refused)
     except LostClaim as error:
         db.session.rollback()

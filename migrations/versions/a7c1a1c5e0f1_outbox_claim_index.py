@@ -1,0 +1,34 @@
+"""Outbox: a partial index of claimed rows by claim token (lease renewals, releases).
+
+Revision ID: a7c1a1c5e0f1
+Revises: f6f6c0de4157
+Create Date: 2026-12-03 18:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "a7c1a1c5e0f1"
+down_revision = "f6f6c0de4157"
+branch_labels = None
+depends_on = None
+
+CLAIMED = sa.text("status = 'claimed'")
+
+
+def upgrade():
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outbox_messages_claim",
+            ["claim_token", "claimed_at"],
+            unique=False,
+            sqlite_where=CLAIMED,
+            postgresql_where=CLAIMED,
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_outbox_messages_claim", sqlite_where=CLAIMED, postgresql_where=CLAIMED
+        )
