@@ -156,17 +156,26 @@ def main() -> None:
     parser.add_argument("--pending", type=int, default=1_660_000)
     parser.add_argument("--due", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="measure the last run's database")
     args = parser.parse_args()
     from flask_migrate import upgrade
 
     from benchmarks.run import make_app
 
-    url = fresh_database(args.engine, args.pg_url)
+    if args.keep:
+        url = (
+            f"sqlite:///{SQLITE_PATH}"
+            if args.engine == "sqlite"
+            else args.pg_url.rsplit("/", 1)[0] + "/ft_bench_claim"
+        )
+    else:
+        url = fresh_database(args.engine, args.pg_url)
     with make_app(url).app_context():
         upgrade(directory=str(ROOT / "migrations"))
-    started = time.perf_counter()
-    fill(url, args.recipients, args.pending)
-    log(f"filled {args.pending:,} pending rows in {time.perf_counter() - started:.0f}s")
+    if not args.keep:
+        started = time.perf_counter()
+        fill(url, args.recipients, args.pending)
+        log(f"filled {args.pending:,} pending rows in {time.perf_counter() - started:.0f}s")
     result = {"engine": args.engine, "pending": args.pending, "recipients": args.recipients}
     result.update(measure(url, args.due, args.rounds))
     print(json.dumps(result, indent=2))

@@ -119,13 +119,18 @@ def claim_due(
 
 
 def claim_statements(now: datetime, limit: int, recipient_ids: list[int]) -> dict:
-    """The claim's two queries: due rows, and the same people's rows due now or soon."""
-    # status = 'pending' AND due_at <= now ORDER BY due_at LIMIT n: the partial index. On
-    # PostgreSQL the rows are locked (skipping rows another sweep holds); SQLite serialises
-    # writers and relies on the conditional UPDATE.
+    """The claim's queries: rows due now or within the window, and some people's such rows."""
+    # status = 'pending' AND due_at <= now + window ORDER BY due_at LIMIT n: one range of the
+    # partial index. On PostgreSQL the rows are locked (skipping rows another sweep holds);
+    # SQLite serialises writers and relies on the conditional UPDATE.
     due = (
-        select(OutboxMessage.id, OutboxMessage.recipient_id, OutboxMessage.due_at)
-        .where(pending_rows(), OutboxMessage.due_at <= now)
+        select(
+            OutboxMessage.id,
+            OutboxMessage.recipient_id,
+            OutboxMessage.due_at,
+            OutboxMessage.task_id,
+        )
+        .where(pending_rows(), OutboxMessage.due_at <= now + COALESCE_WINDOW)
         .order_by(OutboxMessage.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -150,17 +155,28 @@ def claim_statements(now: datetime, limit: int, recipient_ids: list[int]) -> dic
 
 
 def _select_claimable(now: datetime, limit: int) -> list[int]:
-    due = db.session.execute(claim_statements(now, limit, [])["due"]).all()
-    ids = [row.id for row in due]
+    # Rows due within the window come too, so that one person's rows go as one claim. When
+    # the scan ends before `limit` it saw every pending row due up to the window: the common
+    # case needs no other query. A backlog (an outage) fills it: then each person's rows are
+    # read again by recipient, since some may lie past the scan's end.
+    scan = db.session.execute(claim_statements(now, limit, [])["due"]).all()
+    due = [row for row in scan if row.due_at <= now]
     earliest: dict[int, datetime] = {}
     for row in due:
         if row.recipient_id is not None and row.recipient_id not in earliest:
             earliest[row.recipient_id] = row.due_at
+    ids = [row.id for row in due]
     taken = set(ids)
-    for chunk in _chunks(list(earliest)):
-        more = db.session.execute(claim_statements(now, limit, chunk)["same_people"]).all()
-        for row in more:
-            if row.id in taken:
+    if len(scan) < limit:
+        candidates = [scan]
+    else:
+        candidates = (
+            db.session.execute(claim_statements(now, limit, chunk)["same_people"]).all()
+            for chunk in _chunks(list(earliest))
+        )
+    for rows in candidates:
+        for row in rows:
+            if row.id in taken or row.recipient_id not in earliest:
                 continue
             soon = row.task_id is not None and row.due_at < earliest[row.recipient_id] + (
                 COALESCE_WINDOW

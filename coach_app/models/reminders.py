@@ -25,7 +25,6 @@ class OutboxMessage(db.Model):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
-        Index("ix_outbox_messages_status_claimed", "status", "claimed_at"),
         # The rows in flight (a few thousand at most), by claim: a batch renews its lease and
         # the sweep finds lapsed leases without reading the pending backlog.
         Index(

@@ -1,4 +1,4 @@
-"""Outbox: a partial index of claimed rows by claim token (lease renewals, releases).
+"""Outbox: a partial index of claimed rows by claim token, instead of (status, claimed_at).
 
 Revision ID: a7c1a1c5e0f1
 Revises: f6f6c0de4157
@@ -18,6 +18,8 @@ CLAIMED = sa.text("status = 'claimed'")
 
 def upgrade():
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        # Every status change of every row updated it; the rows in flight need only the new one.
+        batch_op.drop_index("ix_outbox_messages_status_claimed")
         batch_op.create_index(
             "ix_outbox_messages_claim",
             ["claim_token", "claimed_at"],
@@ -31,4 +33,7 @@ def downgrade():
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_outbox_messages_claim", sqlite_where=CLAIMED, postgresql_where=CLAIMED
+        )
+        batch_op.create_index(
+            "ix_outbox_messages_status_claimed", ["status", "claimed_at"], unique=False
         )
