@@ -26,7 +26,7 @@ from workers.settings import setting
 log = logging.getLogger(__name__)
 
 # RQ's forking worker sends a heartbeat every job_monitoring_interval (30 s) while a job runs.
-WORKER_HEARTBEAT_GRACE = timedelta(seconds=60)
+WORKER_HEARTBEAT_GRACE = timedelta(seconds=45)
 WAITING = ("queued", "scheduled", "deferred")
 
 Holders = Callable[[list[str]], set[str]]
