@@ -37,26 +37,6 @@ def job_id(claim_token: str) -> str:
     return f"deliver-{claim_token}"
 
 
-def hand_over(claim_token: str, batches: list[list[int]]) -> list[str]:
-    """Give each batch of a sweep's claim its own token (one per delivery job); commits."""
-    tokens = []
-    for number, batch in enumerate(batches):
-        token = f"{claim_token}-{number}"
-        db.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(batch),
-                OutboxMessage.claim_token == claim_token,
-                claimed_rows(),
-            )
-            .values(claim_token=token)
-            .execution_options(synchronize_session=False)
-        )
-        tokens.append(token)
-    db.session.commit()
-    return tokens
-
-
 def rq_holders(connection) -> Holders:
     """A function telling which of the given claim tokens RQ still has a live job for."""
     from rq.job import Job

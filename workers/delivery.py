@@ -97,7 +97,7 @@ def claim_due(
     token = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
     claimed: list[int] = []
     try:
-        ids = _select_claimable(now, limit)
+        ids = [message_id for message_id, _recipient in _select_claimable(now, limit)]
         for chunk in _chunks(ids):
             # RETURNING: the claimed ids come back with the UPDATE, not from a second read.
             claimed += db.session.scalars(
@@ -154,7 +154,39 @@ def claim_statements(now: datetime, limit: int, recipient_ids: list[int]) -> dic
     return {"due": due, "same_people": same_people}
 
 
-def _select_claimable(now: datetime, limit: int) -> list[int]:
+def claim_batches(now: datetime | None = None, config=None) -> list[tuple[str, list[int]]]:
+    """Claim what claim_due claims, as delivery batches: each its own token, one UPDATE.
+
+    Each batch holds OUTBOX_BATCH_SIZE rows at most (one person's rows stay together) and is
+    claimed under `<token>-<n>`, the claim its delivery job (deliver-<token>-<n>) holds.
+    """
+    now = now or datetime.now(UTC)
+    base = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
+    claimed = []
+    try:
+        rows = _select_claimable(now, setting(config, "SWEEP_CLAIM_LIMIT"))
+        for number, batch in enumerate(_split(rows, setting(config, "OUTBOX_BATCH_SIZE"))):
+            token = f"{base}-{number}"
+            ids = db.session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(batch), OutboxMessage.status == "pending")
+                .values(status="claimed", claimed_at=now, claim_token=token)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if ids:
+                claimed.append((token, sorted(ids)))
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED:
+            log.info("claim lost a lock race with another sweep; it claims those rows")
+            return []
+        raise
+    return claimed
+
+
+def _select_claimable(now: datetime, limit: int) -> list[tuple[int, int | None]]:
     # Rows due within the window come too, so that one person's rows go as one claim. When
     # the scan ends before `limit` it saw every pending row due up to the window: the common
     # case needs no other query. A backlog (an outage) fills it: then each person's rows are
@@ -165,8 +197,8 @@ def _select_claimable(now: datetime, limit: int) -> list[int]:
     for row in due:
         if row.recipient_id is not None and row.recipient_id not in earliest:
             earliest[row.recipient_id] = row.due_at
-    ids = [row.id for row in due]
-    taken = set(ids)
+    ids = [(row.id, row.recipient_id) for row in due]
+    taken = {row.id for row in due}
     if len(scan) < limit:
         candidates = [scan]
     else:
@@ -182,7 +214,7 @@ def _select_claimable(now: datetime, limit: int) -> list[int]:
                 COALESCE_WINDOW
             )
             if row.due_at <= now or soon:
-                ids.append(row.id)
+                ids.append((row.id, row.recipient_id))
                 taken.add(row.id)
     return ids
 
@@ -210,7 +242,11 @@ def batches_by_recipient(message_ids: list[int], size: int = BATCH_SIZE) -> list
         rows += db.session.execute(
             select(OutboxMessage.id, OutboxMessage.recipient_id).where(OutboxMessage.id.in_(chunk))
         ).all()
-    rows.sort(key=lambda r: (r.recipient_id or 0, r.id))
+    return _split(rows, size)
+
+
+def _split(rows: list[tuple[int, int | None]], size: int) -> list[list[int]]:
+    rows = sorted(rows, key=lambda r: (r[1] or 0, r[0]))
     batches: list[list[int]] = [[]]
     last_recipient = object()
     for message_id, recipient_id in rows:

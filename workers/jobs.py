@@ -25,7 +25,6 @@ def sweep_outbox(now: str | None = None) -> dict:
     from coach_app.services import reminders
     from workers import claims, delivery
     from workers.queues import last_sweep_key, redis_connection
-    from workers.settings import setting
 
     moment = _moment(now)
     with app_context() as app:
@@ -34,11 +33,11 @@ def sweep_outbox(now: str | None = None) -> dict:
         released = delivery.release_stale_claims(clock, app.config, claims.rq_holders(connection))
         digests = reminders.plan_digests(clock)
         db.session.commit()
-        token, ids = delivery.claim_due(clock, config=app.config)
-        batches = delivery.batches_by_recipient(ids, setting(app.config, "OUTBOX_BATCH_SIZE"))
-        enqueue_deliveries(app, token, batches, now)
+        batches = delivery.claim_batches(clock, config=app.config)
+        enqueue_deliveries(app, batches, now)
+        claimed = sum(len(ids) for _token, ids in batches)
         stats = {
-            "claimed": len(ids),
+            "claimed": claimed,
             "batches": len(batches),
             "released": released,
             "digests": digests,
@@ -46,29 +45,28 @@ def sweep_outbox(now: str | None = None) -> dict:
         prefix = app.config["RQ_QUEUE_PREFIX"]
         connection.set(last_sweep_key(prefix), datetime.now(UTC).isoformat())
         connection.set(f"{prefix}:last-sweep-stats", json.dumps(stats))
-        if ids or released:
+        if claimed or released:
             log.info("sweep: %s", ", ".join(f"{name} {count}" for name, count in stats.items()))
         return stats
 
 
-def enqueue_deliveries(app, token: str, batches: list[list[int]], now: str | None = None):
-    """One delivery job per batch, each holding its own claim token (job id deliver-<token>)."""
+def enqueue_deliveries(app, batches: list[tuple[str, list[int]]], now: str | None = None):
+    """One delivery job per claimed batch, holding its claim token (job id deliver-<token>)."""
     from workers import claims, delivery
     from workers.queues import get_queue
     from workers.settings import setting
 
-    tokens = claims.hand_over(token, batches)
     queue = get_queue(app)
     enqueued = 0
     try:
-        for batch, batch_token in zip(batches, tokens, strict=True):
+        for token, batch in batches:
             # Deterministic per claim: re-running this step cannot add a second job.
             queue.enqueue(
                 deliver_batch,
                 batch,
-                batch_token,
+                token,
                 now,
-                job_id=claims.job_id(batch_token),
+                job_id=claims.job_id(token),
                 job_timeout=setting(app.config, "DELIVERY_JOB_TIMEOUT_SECONDS"),
                 result_ttl=600,
                 failure_ttl=7 * 86400,
@@ -77,8 +75,8 @@ def enqueue_deliveries(app, token: str, batches: list[list[int]], now: str | Non
             enqueued += 1
     except Exception:
         # Redis went away mid-sweep: hand the rest back now rather than after the lease.
-        for batch, batch_token in zip(batches[enqueued:], tokens[enqueued:], strict=True):
-            delivery.unclaim(batch_token, batch)
+        for token, batch in batches[enqueued:]:
+            delivery.unclaim(token, batch)
         raise
 
 
