@@ -6,8 +6,9 @@
 
 Builds a database with the migrations, `--recipients` clients and `--pending` pending outbox
 rows spread over them (due in the coming days, as in a live system), makes `--due` rows of
-different people due now, and times `workers.delivery.claim_due` (the sweep's claim, with the
-per-person widening) in rounds, putting the claimed rows back to pending between rounds.
+different people due now, and times `workers.delivery.claim_batches` (the sweep's claim, with
+the per-person widening, in delivery batches of 200) in rounds, putting the claimed rows
+back to pending between rounds.
 Prints one JSON object: median and p95 ms and the query plans of the claim's two queries.
 """
 
@@ -135,9 +136,10 @@ def measure(database_url: str, due: int, rounds: int) -> dict:
             )
             db.session.commit()
             started = time.perf_counter()
-            _token, claimed = delivery.claim_due(datetime.now(UTC), limit=5000)
+            batches = delivery.claim_batches(datetime.now(UTC), config=app.config)
             samples.append((time.perf_counter() - started) * 1000)
-            assert len(claimed) == len(ids), (len(claimed), len(ids))
+            claimed = sum(len(batch) for _token, batch in batches)
+            assert claimed == len(ids), (claimed, len(ids))
         plan = plans(engine, datetime.now(UTC), sqlite)
     ordered = sorted(samples)
     return {

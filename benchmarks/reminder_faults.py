@@ -204,14 +204,19 @@ def main() -> None:
         )  # fmt: skip
     at(60)
     # A worker killed with its work horse (as when its container dies) while it delivers.
+    from redis import Redis
+    from rq.worker import Worker
+
     busy = None
-    while busy is None and time.monotonic() < started + 160:
-        for number, process in enumerate(workers):
-            horses = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True)
-            if horses.stdout.strip():
-                busy = (number, [int(p) for p in horses.stdout.split()])
+    while busy is None and time.monotonic() < started + 200:
+        pids = {process.pid: n for n, process in enumerate(workers)}
+        for rq_worker in Worker.all(connection=Redis.from_url(redis_url)):
+            job = rq_worker.get_current_job_id() or ""
+            if job.startswith("deliver-") and rq_worker.pid in pids:
+                horses = subprocess.run(["pgrep", "-P", str(rq_worker.pid)], capture_output=True)
+                busy = (pids[rq_worker.pid], [int(p) for p in horses.stdout.split()])
                 break
-        time.sleep(0.5)
+        time.sleep(0.2)
     if busy is None:
         raise SystemExit("no worker was ever busy: the scenario did not run")
     number, horses = busy
