@@ -20,7 +20,7 @@ def test_the_cron_survives_a_redis_outage(app, own_redis, worker_env, processes)
     procs.worker()
     redis = Redis.from_url(own_redis.url)
     key = last_sweep_key(env["RQ_QUEUE_PREFIX"])
-    wait_for(lambda: redis.get(key) is not None, 30, "a first sweep", procs)
+    wait_for(lambda: redis.get(key) is not None, 90, "a first sweep", procs)
 
     own_redis.stop()
     time.sleep(6)  # a few scheduling rounds (sweeps every second) with Redis gone
