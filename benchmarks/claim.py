@@ -73,7 +73,8 @@ def fill(database_url: str, recipients: int, pending: int) -> None:
         due = (
             "datetime(:now, '+' || (3600 + (n * 7919) % 1209600) || ' seconds')"
             if sqlite
-            else "CAST(:now AS timestamptz) + ((3600 + (CAST(n AS bigint) * 7919) % 1209600) * interval '1 second')"
+            else "CAST(:now AS timestamptz)"
+            " + ((3600 + (CAST(n AS bigint) * 7919) % 1209600) * interval '1 second')"
         )
         connection.execute(
             text(
