@@ -67,10 +67,10 @@ fi
 # An old demo is moved forward to today (whole days; nothing happens the same day).
 .venv/bin/flask demo --refresh
 
-# Keep a process running: when it fails (rq cron does when Redis goes away), start it again
-# after 1, 2, 4 ... up to 30 seconds and once Redis answers; a run that lasted a minute resets
-# the wait. A clean exit (status 0: it was asked to stop, as on Ctrl+C) ends the supervision,
-# and so the run.
+# Keep a process running: whenever it exits (a worker quits on a Redis timeout, with status
+# 0 or 1), start it again after 1, 2, 4 ... up to 30 seconds and once Redis answers; a run
+# that lasted a minute resets the wait. Only this script's TERM (Ctrl+C, or TERM to the
+# script) stops the supervision: a child exiting on its own never ends the run.
 supervise() {
   local name=$1 delay=1 started status child=
   shift
@@ -84,7 +84,6 @@ supervise() {
     child=$!
     status=0
     wait "$child" || status=$?
-    if [ "$status" -eq 0 ]; then exit 0; fi
     if [ $((SECONDS - started)) -ge 60 ]; then delay=1; fi
     say "$name exited (status $status); starting it again in ${delay}s, once Redis answers"
     # Each failed start prints a traceback: wait for Redis first, keeping the same backoff.
@@ -102,7 +101,7 @@ queue="${RQ_QUEUE_PREFIX:-followthrough}-default"
 supervise worker .venv/bin/rq worker --with-scheduler --worker-class workers.worker.WarmWorker \
   --url "$REDIS_URL" --logging_level WARNING "$queue" &
 pids+=($!)
-supervise cron .venv/bin/rq cron workers/cron.py --url "$REDIS_URL" --logging-level WARNING &
+supervise cron .venv/bin/python -m workers.scheduler --url "$REDIS_URL" --logging-level WARNING &
 pids+=($!)
 .venv/bin/gunicorn --workers 2 --bind "127.0.0.1:$PORT" --log-level warning "coach_app:create_app()" &
 pids+=($!)
@@ -119,5 +118,6 @@ Demo logins (password: followthrough-demo):
 Reminder emails are printed below as blocks headed "EMAIL". Press Ctrl+C to stop.
 
 MSG
-# The run ends when web stops (say, its port is taken) or a process stops cleanly.
+# The run ends when web stops (say, its port is taken), or on Ctrl+C / TERM; the worker and
+# the cron are restarted by their supervisors, so they never end it.
 wait -n "${pids[@]}" || true

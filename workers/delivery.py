@@ -27,15 +27,16 @@ from coach_app.services import notifications
 from coach_app.services import reminders as planning
 from coach_app.services.outbox import retry_failed as _retry_failed_row
 from coach_app.urls import absolute_url, url_context
+from workers.claims import release_stale_claims, renew
 from workers.mail import build_message, describe, get_backend, is_permanent
 from workers.settings import DEFAULTS, setting
 
 log = logging.getLogger(__name__)
+__all__ = ["release_stale_claims"]  # re-exported: it lives with the claims (workers/claims.py)
 
 COALESCE_WINDOW = policy.COALESCE_WINDOW
 BATCH_SIZE = DEFAULTS["OUTBOX_BATCH_SIZE"]
 MAX_ATTEMPTS = DEFAULTS["OUTBOX_MAX_ATTEMPTS"]
-CLAIM_TIMEOUT = timedelta(seconds=DEFAULTS["OUTBOX_CLAIM_TIMEOUT_SECONDS"])
 CHUNK = 500
 DEADLOCK_DETECTED = "40P01"
 ROW_COLUMNS = (
@@ -81,41 +82,6 @@ def retry_delay(attempts: int, base_seconds: int = DEFAULTS["OUTBOX_RETRY_BASE_S
     return timedelta(seconds=base_seconds * 2 ** max(0, attempts - 1))
 
 
-def release_stale_claims(now: datetime | None = None, config=None) -> int:
-    """Put rows claimed long ago and never finished (a worker died) back to pending.
-
-    The lost run counts as an attempt, so a row that kills its worker every time ends up
-    failed (and visible to admins) instead of looping forever.
-    """
-    now = now or datetime.now(UTC)
-    timeout = timedelta(seconds=setting(config, "OUTBOX_CLAIM_TIMEOUT_SECONDS"))
-    max_attempts = setting(config, "OUTBOX_MAX_ATTEMPTS")
-    stale = (
-        OutboxMessage.status == "claimed",
-        OutboxMessage.claimed_at < now - timeout,
-    )
-    common = {
-        "claim_token": None,
-        "claimed_at": None,
-        "attempts": OutboxMessage.attempts + 1,
-        "last_error": "claim expired: the worker stopped before finishing",
-    }
-    failed = db.session.execute(
-        update(OutboxMessage)
-        .where(*stale, OutboxMessage.attempts + 1 >= max_attempts)
-        .values(status="failed", status_reason="worker stopped too often", **common)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    released = db.session.execute(
-        update(OutboxMessage)
-        .where(*stale)
-        .values(status="pending", status_reason="re-queued after a stale claim", **common)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    return released + failed
-
-
 def claim_due(
     now: datetime | None = None, limit: int | None = None, config=None
 ) -> tuple[str, list[int]]:
@@ -128,15 +94,18 @@ def claim_due(
     now = now or datetime.now(UTC)
     limit = limit or setting(config, "SWEEP_CLAIM_LIMIT")
     token = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
+    claimed: list[int] = []
     try:
-        ids = _select_claimable(now, limit)
+        ids = [message_id for message_id, _recipient in _select_claimable(now, limit)]
         for chunk in _chunks(ids):
-            db.session.execute(
+            # RETURNING: the claimed ids come back with the UPDATE, not from a second read.
+            claimed += db.session.scalars(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(chunk), OutboxMessage.status == "pending")
                 .values(status="claimed", claimed_at=now, claim_token=token)
+                .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)
-            )
+            ).all()
         db.session.commit()
     except OperationalError as error:
         db.session.rollback()
@@ -145,58 +114,106 @@ def claim_due(
             log.info("claim lost a lock race with another sweep; it claims those rows")
             return token, []
         raise
-    claimed = list(
-        db.session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.claim_token == token, OutboxMessage.status == "claimed")
-            .order_by(OutboxMessage.id)
+    return token, sorted(claimed)
+
+
+def claim_statements(now: datetime, limit: int, recipient_ids: list[int]) -> dict:
+    """The claim's queries: rows due now or within the window, and some people's such rows."""
+    # status = 'pending' AND due_at <= now + window ORDER BY due_at LIMIT n: one range of the
+    # partial index. On PostgreSQL the rows are locked (skipping rows another sweep holds);
+    # SQLite serialises writers and relies on the conditional UPDATE.
+    due = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.recipient_id,
+            OutboxMessage.due_at,
+            OutboxMessage.task_id,
         )
-    )
-    return token, claimed
-
-
-def _select_claimable(now: datetime, limit: int) -> list[int]:
-    # status = 'pending' AND due_at <= now ORDER BY due_at LIMIT n: the partial index. On
-    # PostgreSQL the rows are locked (skipping rows another sweep holds); SQLite serialises
-    # writers and relies on the conditional UPDATE.
-    due = db.session.execute(
-        select(OutboxMessage.id, OutboxMessage.recipient_id, OutboxMessage.due_at)
-        .where(pending_rows(), OutboxMessage.due_at <= now)
+        .where(pending_rows(), OutboxMessage.due_at <= now + COALESCE_WINDOW)
         .order_by(OutboxMessage.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
-    ids = [row.id for row in due]
+    )
+    # Waits for rows another sweep has locked, then sees them claimed and leaves them.
+    same_people = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.recipient_id,
+            OutboxMessage.due_at,
+            OutboxMessage.task_id,
+        )
+        .where(
+            pending_rows(),
+            OutboxMessage.due_at <= now + COALESCE_WINDOW,
+            OutboxMessage.recipient_id.in_(recipient_ids),
+        )
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    )
+    return {"due": due, "same_people": same_people}
+
+
+def claim_batches(now: datetime | None = None, config=None) -> list[tuple[str, list[int]]]:
+    """Claim what claim_due claims, as delivery batches: each its own token, one UPDATE.
+
+    Each batch holds OUTBOX_BATCH_SIZE rows at most (one person's rows stay together) and is
+    claimed under `<token>-<n>`, the claim its delivery job (deliver-<token>-<n>) holds.
+    """
+    now = now or datetime.now(UTC)
+    base = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
+    claimed = []
+    try:
+        rows = _select_claimable(now, setting(config, "SWEEP_CLAIM_LIMIT"))
+        for number, batch in enumerate(_split(rows, setting(config, "OUTBOX_BATCH_SIZE"))):
+            token = f"{base}-{number}"
+            ids = db.session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(batch), OutboxMessage.status == "pending")
+                .values(status="claimed", claimed_at=now, claim_token=token)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if ids:
+                claimed.append((token, sorted(ids)))
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED:
+            log.info("claim lost a lock race with another sweep; it claims those rows")
+            return []
+        raise
+    return claimed
+
+
+def _select_claimable(now: datetime, limit: int) -> list[tuple[int, int | None]]:
+    # Rows due within the window come too, so that one person's rows go as one claim. When
+    # the scan ends before `limit` it saw every pending row due up to the window: the common
+    # case needs no other query. A backlog (an outage) fills it: then each person's rows are
+    # read again by recipient, since some may lie past the scan's end.
+    scan = db.session.execute(claim_statements(now, limit, [])["due"]).all()
+    due = [row for row in scan if row.due_at <= now]
     earliest: dict[int, datetime] = {}
     for row in due:
         if row.recipient_id is not None and row.recipient_id not in earliest:
             earliest[row.recipient_id] = row.due_at
-    taken = set(ids)
-    for chunk in _chunks(list(earliest)):
-        # Waits for rows another sweep has locked, then sees them claimed and leaves them.
-        more = db.session.execute(
-            select(
-                OutboxMessage.id,
-                OutboxMessage.recipient_id,
-                OutboxMessage.due_at,
-                OutboxMessage.task_id,
-            )
-            .where(
-                pending_rows(),
-                OutboxMessage.due_at <= now + COALESCE_WINDOW,
-                OutboxMessage.recipient_id.in_(chunk),
-            )
-            .order_by(OutboxMessage.id)
-            .with_for_update()
-        ).all()
-        for row in more:
-            if row.id in taken:
+    ids = [(row.id, row.recipient_id) for row in due]
+    taken = {row.id for row in due}
+    if len(scan) < limit:
+        candidates = [scan]
+    else:
+        candidates = (
+            db.session.execute(claim_statements(now, limit, chunk)["same_people"]).all()
+            for chunk in _chunks(list(earliest))
+        )
+    for rows in candidates:
+        for row in rows:
+            if row.id in taken or row.recipient_id not in earliest:
                 continue
             soon = row.task_id is not None and row.due_at < earliest[row.recipient_id] + (
                 COALESCE_WINDOW
             )
             if row.due_at <= now or soon:
-                ids.append(row.id)
+                ids.append((row.id, row.recipient_id))
                 taken.add(row.id)
     return ids
 
@@ -224,7 +241,11 @@ def batches_by_recipient(message_ids: list[int], size: int = BATCH_SIZE) -> list
         rows += db.session.execute(
             select(OutboxMessage.id, OutboxMessage.recipient_id).where(OutboxMessage.id.in_(chunk))
         ).all()
-    rows.sort(key=lambda r: (r.recipient_id or 0, r.id))
+    return _split(rows, size)
+
+
+def _split(rows: list[tuple[int, int | None]], size: int) -> list[list[int]]:
+    rows = sorted(rows, key=lambda r: (r[1] or 0, r[0]))
     batches: list[list[int]] = [[]]
     last_recipient = object()
     for message_id, recipient_id in rows:
@@ -339,8 +360,8 @@ class _Batch:
         self.config = config
         self.max_attempts = setting(config, "OUTBOX_MAX_ATTEMPTS")
         self.retry_base = setting(config, "OUTBOX_RETRY_BASE_SECONDS")
-        self.heartbeat_every = setting(config, "OUTBOX_CLAIM_TIMEOUT_SECONDS") / 4
-        self.last_heartbeat = time.monotonic()
+        self.renew_every = setting(config, "OUTBOX_CLAIM_TIMEOUT_SECONDS") / 4
+        self.last_renewal = time.monotonic()
         table = OutboxMessage.__table__
         # Built once per batch and run on the connection (no ORM flush or bookkeeping): this
         # runs once per accepted email, between the SMTP server's 250 and its commit.
@@ -432,17 +453,14 @@ class _Batch:
                 )
                 self.stats["retry"] += done
 
-    def heartbeat(self) -> None:
-        """Refresh our claim now and then, so a long batch is not taken for a dead one."""
-        if time.monotonic() - self.last_heartbeat < self.heartbeat_every:
+    def renew(self, ids: list[int], force: bool = False) -> None:
+        """Renew our lease every quarter of its length; LostClaim once it was released."""
+        if not force and time.monotonic() - self.last_renewal < self.renew_every:
             return
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.claim_token == self.token, OutboxMessage.status == "claimed")
-            .values(claimed_at=self.clock())
-            .execution_options(synchronize_session=False)
-        )
-        self.last_heartbeat = time.monotonic()
+        if not renew(self.token, ids, self.clock()):
+            raise LostClaim(f"claim {self.token} was released while its batch was running")
+        db.session.commit()
+        self.last_renewal = time.monotonic()
 
 
 def _context(rows: list[Row]):
@@ -545,6 +563,13 @@ def deliver(message_ids: list[int], claim_token: str, config, now: datetime | No
         ).all()
     if not rows:
         return batch.stats
+    try:
+        # Our job is running: say so at once (the sweep releases claims whose lease lapsed).
+        batch.renew([row.id for row in rows], force=True)
+    except LostClaim as error:
+        db.session.rollback()
+        log.warning("%s before its batch started; sending nothing", error)
+        return batch.stats
     rows.sort(key=lambda r: (r.recipient_id or 0, r.due_at, r.id))
     users, tasks, prefs, policies = _context(rows)
     notified = notifications.already_notified(row.id for row in rows)
@@ -582,25 +607,30 @@ def _send_emails(batch: _Batch, rows: list[Row]) -> None:
         messages = [compose(group, group[0].recipient_id) for group in groups]
     finished: set[int] = set()
 
+    def renew() -> None:
+        # Before the next message: a lease found released stops the batch before it sends.
+        batch.renew([row.id for i, g in enumerate(groups) if i not in finished for row in g])
+
     def on_sent(index: int) -> None:
         group = groups[index]
         finished.add(index)
         marked = batch.mark_sent(group)
-        batch.heartbeat()
         # Commit each accepted message at once: this keeps the duplicate window one message.
         db.session.commit()
         batch.stats["sent"] += marked
         batch.stats["emails"] += 1
         if marked < len(group):
             raise LostClaim(f"claim {batch.token} was released while its batch was running")
+        renew()
 
     def on_refused(index: int, error: Exception) -> None:
         finished.add(index)
         batch.failed_attempt(groups[index], error)
-        batch.heartbeat()
         db.session.commit()
+        renew()
 
     try:
+        renew()
         get_backend(batch.config).send_many(messages, on_sent=on_sent, on_refused=on_refused)
     except LostClaim as error:
         db.session.rollback()

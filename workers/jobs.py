@@ -20,55 +20,77 @@ def _moment(now: str | None) -> datetime | None:
 
 
 def sweep_outbox(now: str | None = None) -> dict:
-    """Release stale claims, write due coach digests, claim due rows, enqueue delivery jobs."""
+    """Release dead workers' claims, write due coach digests, claim due rows, enqueue delivery."""
     from coach_app.extensions import db
     from coach_app.services import reminders
-    from workers import delivery
-    from workers.queues import get_queue, last_sweep_key, redis_connection
-    from workers.settings import setting
+    from workers import claims, delivery
+    from workers.queues import last_sweep_key, redis_connection
 
     moment = _moment(now)
     with app_context() as app:
         clock = moment or datetime.now(UTC)
-        released = delivery.release_stale_claims(clock, app.config)
+        connection = redis_connection(app)
+        released = delivery.release_stale_claims(clock, app.config, claims.rq_holders(connection))
         digests = reminders.plan_digests(clock)
         db.session.commit()
-        token, ids = delivery.claim_due(clock, config=app.config)
-        batches = delivery.batches_by_recipient(ids, setting(app.config, "OUTBOX_BATCH_SIZE"))
-        queue = get_queue(app)
-        enqueued = 0
-        try:
-            for number, batch in enumerate(batches):
-                # Deterministic per claim: re-running this step cannot add a second job.
-                queue.enqueue(
-                    deliver_batch,
-                    batch,
-                    token,
-                    now,
-                    job_id=f"deliver-{token}-{number}",
-                    job_timeout=setting(app.config, "DELIVERY_JOB_TIMEOUT_SECONDS"),
-                    result_ttl=600,
-                    failure_ttl=7 * 86400,
-                    meta=job_meta(),
-                )
-                enqueued += 1
-        except Exception:
-            # Redis went away mid-sweep: hand the rest back now rather than after the timeout.
-            delivery.unclaim(token, [i for b in batches[enqueued:] for i in b])
-            raise
+        batches = delivery.claim_batches(clock, config=app.config)
+        enqueue_deliveries(app, batches, now)
+        claimed = sum(len(ids) for _token, ids in batches)
         stats = {
-            "claimed": len(ids),
+            "claimed": claimed,
             "batches": len(batches),
             "released": released,
             "digests": digests,
         }
-        connection = redis_connection(app)
         prefix = app.config["RQ_QUEUE_PREFIX"]
         connection.set(last_sweep_key(prefix), datetime.now(UTC).isoformat())
         connection.set(f"{prefix}:last-sweep-stats", json.dumps(stats))
-        if ids or released:
+        if claimed or released:
             log.info("sweep: %s", ", ".join(f"{name} {count}" for name, count in stats.items()))
         return stats
+
+
+def enqueue_deliveries(app, batches: list[tuple[str, list[int]]], now: str | None = None):
+    """One delivery job per claimed batch, holding its claim token (job id deliver-<token>)."""
+    from workers import claims, delivery
+    from workers.queues import get_queue
+    from workers.settings import setting
+
+    queue = get_queue(app)
+    enqueued = 0
+    try:
+        for token, batch in batches:
+            # Deterministic per claim: re-running this step cannot add a second job.
+            queue.enqueue(
+                deliver_batch,
+                batch,
+                token,
+                now,
+                job_id=claims.job_id(token),
+                job_timeout=setting(app.config, "DELIVERY_JOB_TIMEOUT_SECONDS"),
+                result_ttl=600,
+                failure_ttl=7 * 86400,
+                meta=job_meta(),
+            )
+            enqueued += 1
+    except Exception:
+        # Redis went away mid-sweep: hand the rest back now rather than after the lease.
+        for token, batch in batches[enqueued:]:
+            delivery.unclaim(token, batch)
+        raise
+
+
+def release_claims_job(now: str | None = None) -> int:
+    """Every 15 s: release the claims of dead workers; if any were, sweep them out at once."""
+    from workers import claims, delivery
+    from workers.queues import redis_connection
+
+    with app_context() as app:
+        holders = claims.rq_holders(redis_connection(app))
+        released = delivery.release_stale_claims(_moment(now), app.config, holders)
+    if released:
+        sweep_outbox(now)
+    return released
 
 
 def deliver_batch(message_ids: list[int], claim_token: str, now: str | None = None) -> dict:

@@ -198,10 +198,10 @@ class Processes:
         self.logdir = logdir
         self.started: list[subprocess.Popen] = []
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, args: list[str], command: list[str] | None = None):
         log = open(self.logdir / f"{name}-{len(self.started)}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(
-            [str(BIN / "rq"), *args], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            [*(command or [str(BIN / "rq")]), *args], cwd=ROOT, env=self.env, stdout=log, stderr=log
         )
         self.started.append(process)
         return process
@@ -215,8 +215,12 @@ class Processes:
         return self._spawn("worker", [*args, self.env["RQ_QUEUE"]])
 
     def cron(self) -> subprocess.Popen:
-        """`rq cron workers/cron.py`, exactly as the README's run command starts it."""
-        return self._spawn("cron", ["cron", "workers/cron.py", "--url", self.env["REDIS_URL"]])
+        """The cron scheduler, exactly as `make run` and docker-compose start it."""
+        return self._spawn(
+            "cron",
+            ["-m", "workers.scheduler", "--url", self.env["REDIS_URL"]],
+            command=[sys.executable],
+        )
 
     def kill(self, process: subprocess.Popen) -> None:
         process.send_signal(signal.SIGKILL)

@@ -16,8 +16,7 @@ from tests.reliability.conftest import (
     wait_for,
 )
 from workers import delivery
-from workers.jobs import deliver_batch
-from workers.queues import get_queue
+from workers.jobs import enqueue_deliveries
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
 
@@ -55,9 +54,7 @@ def test_completed_or_waived_tasks_get_no_reminder(
     waive_task(task=task(0, "contacts"), actor=world.coach, reason="covered in the notes")
     db.session.commit()
     # Claimed (the sweep ran, the job is queued), then completed before a worker ran it.
-    token, claimed = delivery.claim_due(datetime.now(UTC), config=app.config)
-    for number, batch in enumerate(delivery.batches_by_recipient(claimed)):
-        get_queue(app).enqueue(deliver_batch, batch, token, job_id=f"deliver-{token}-{number}")
+    enqueue_deliveries(app, delivery.claim_batches(datetime.now(UTC), config=app.config))
     complete_task(task=task(1, "notes"), actor=interviews[1][0])
     complete_task(task=task(1, "next_step"), actor=interviews[1][0])
     db.session.commit()
