@@ -17,6 +17,7 @@ hours, months), `groups` (cohorts, coaches, clients, filter choices), `opportuni
 per-opportunity table). Every query runs on dashboards.source.analytics_connection().
 """
 
+from dashboards import privacy
 from dashboards.data.facts import _current_sums, _live_rows
 from dashboards.data.filters import ROUND_CHOICES, FilterError, Filters, parse_filters
 from dashboards.data.groups import by_client, by_coach, by_cohort, filter_options
@@ -80,6 +81,7 @@ __all__ = [
     "overview",
     "overview_sums",
     "parse_filters",
+    "privacy",
     "require_role",
     "scope_clauses",
     "thank_you_hours",
