@@ -249,17 +249,18 @@ def fold_rollups(now: datetime | None = None, session=None) -> int:
     session = session or db.session
     now = now or computed_at()
     moved = 0
-    for organization_id in session.scalars(
-        select(MARKS.c.organization_id).order_by(MARKS.c.organization_id)
-    ).all():
+    marks_now = session.execute(select(MARKS.c.organization_id, MARKS.c.as_of)).all()
+    for organization_id, seen in sorted(marks_now):
+        if seen >= now:
+            continue  # nothing to fold: no lock taken, no transaction ended
         connection = session.connection()
         as_of = connection.scalar(
             select(MARKS.c.as_of)
             .where(MARKS.c.organization_id == organization_id)
             .with_for_update()
         )
-        if as_of is None or as_of >= now:
-            session.rollback()
+        if as_of is None or as_of >= now:  # another fold got there first
+            session.commit()
             continue
         deltas = Deltas()
         rows = fact_rows(
