@@ -44,6 +44,7 @@ FACTS = OpportunityFact.__table__
 # The key columns each grain groups by (the others hold their blank).
 GRAINS = {
     "main": ("interview_month", "rounds", "industry", "outcome", "band", "hours_bucket"),
+    # Rule groups one bit per key (see keys()): the rule view tests each bit on its own.
     "rules": ("interview_month", "rounds", "industry", "is_offer", "ok_mask", "bad_mask"),
     "coach": ("coach_id", "interview_month"),
 }
@@ -121,19 +122,35 @@ def keys(row) -> list[tuple]:
     }
     found = []
     for grain, columns in GRAINS.items():
-        if grain == "rules" and not row["is_decided"]:
-            continue  # the rule view reads decided opportunities only
-        found.append(
-            tuple(
-                grain
-                if k == "grain"
-                else fields[k]
-                if k in columns or k == "organization_id"
-                else BLANK.get(k, "")
-                for k in ROLLUP_KEYS
+        variants = [fields]
+        if grain == "rules":
+            # One key per rule group the row is in (a single bit set), not per combination
+            # of masks: 22 keys at most instead of thousands. The rule view tests bits one
+            # at a time, so its counts are the same. Decided opportunities only.
+            variants = [] if not row["is_decided"] else _single_bits(fields)
+        for values in variants:
+            found.append(
+                tuple(
+                    grain
+                    if k == "grain"
+                    else values[k]
+                    if k in columns or k == "organization_id"
+                    else BLANK.get(k, "")
+                    for k in ROLLUP_KEYS
+                )
             )
-        )
     return found
+
+
+def _single_bits(fields: dict) -> list[dict]:
+    out = []
+    for mask in ("ok_mask", "bad_mask"):
+        value, bit = int(fields[mask] or 0), 0
+        while value >> bit:
+            if (value >> bit) & 1:
+                out.append({**fields, "ok_mask": 0, "bad_mask": 0, mask: 1 << bit})
+            bit += 1
+    return out
 
 
 class Deltas:

@@ -69,7 +69,9 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
     # Rows with a task not yet due, per client and day, then per cohort of each client
     # from the cohort's start date on.
     keys = ["client_id", "first_interview_on"]
-    recent = _combine(keys, _current_sums(where, now, keys), _live_rows(where, now))
+    # Only the members' rows: a scope without cohorts (or with few members) reads nothing.
+    members_only = [*where, F.c.client_id.in_(select(CohortMember.client_id).where(in_cohorts))]
+    recent = _combine(keys, _current_sums(members_only, now, keys), _live_rows(members_only, now))
     if not recent.empty:
         members = _frame(
             select(CohortMember.cohort_id, CohortMember.client_id, cohorts.c.starts_on)

@@ -33,7 +33,9 @@ class OverviewSums:
     """What the overview's views are shaped from: two GROUP BYs plus the live rows."""
 
     main: pd.DataFrame  # by interview_month, outcome, band, hours_bucket
-    rules: pd.DataFrame  # decided opportunities by is_offer, ok_mask, bad_mask
+    # Decided opportunities by is_offer, ok_mask, bad_mask; rows from the rollups carry one
+    # rule bit each, so `opportunities` counts per rule group (by_rule tests bit by bit).
+    rules: pd.DataFrame
     user: object = None
     filters: Filters | None = None
     now: datetime | None = None
