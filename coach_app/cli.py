@@ -52,13 +52,13 @@ def register(app: Flask) -> None:
     @app.cli.command("rebuild-analytics")
     @click.option("--organization-id", type=int, default=None, help="Only this organisation.")
     def rebuild_analytics_command(organization_id):
-        """Recompute the analytics facts from the tasks (after bulk loads or imports)."""
+        """Recompute the analytics facts and dashboard rollups (after bulk loads or imports)."""
         from coach_app.services.analytics_facts import analyze, rebuild_facts
 
         written = rebuild_facts(organization_id)
         db.session.commit()
         analyze()
-        click.echo(f"Rebuilt analytics facts for {written} opportunities.")
+        click.echo(f"Rebuilt analytics facts and rollups for {written} opportunities.")
 
     @app.cli.command("rebuild-read-model")
     def rebuild_read_model_command():

@@ -19,6 +19,7 @@ from coach_app.auth import limits
 from coach_app.extensions import db
 from coach_app.models import audit
 from dashboards import data
+from dashboards.source import analytics_connection
 
 bp = Blueprint("analytics_export", __name__)
 
@@ -51,12 +52,12 @@ def filters_from_args(user, args) -> data.Filters:
         abort(400, description=str(error))
     if filters.cohorts:
         cohorts = data.visible_cohorts(user).subquery()
-        seen = set(db.session.scalars(select(cohorts.c.id)))
+        seen = set(analytics_connection().scalars(select(cohorts.c.id)))
         if not set(filters.cohorts) <= seen:
             abort(404)
     if filters.coaches:
         coaches = data.visible_coaches(user).subquery()
-        seen = set(db.session.scalars(select(coaches.c.id)))
+        seen = set(analytics_connection().scalars(select(coaches.c.id)))
         if not set(filters.coaches) <= seen:
             abort(404)
     return filters

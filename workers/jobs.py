@@ -129,8 +129,11 @@ def fold_summaries_job(now: str | None = None) -> int:
 
 
 def refresh_analytics_job(now: str | None = None) -> int:
-    """Every few minutes: recompute the analytics facts a deadline has passed since."""
+    """Every few minutes: fold the dashboard rollups forward, recompute stale facts."""
     from coach_app.services.analytics_facts import refresh_stale
+    from coach_app.services.analytics_rollups import fold_rollups
 
     with app_context():
-        return refresh_stale(_moment(now))
+        moment = _moment(now)
+        fold_rollups(moment)
+        return refresh_stale(moment)

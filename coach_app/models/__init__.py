@@ -1,7 +1,7 @@
 """All models, importable from one place (Alembic autogenerate sees them through here)."""
 
 from coach_app.models.accounts import Invitation, LoginAttempt, Organization, Role, User
-from coach_app.models.analytics import OpportunityFact
+from coach_app.models.analytics import AnalyticsRollup, OpportunityFact, RollupMark
 from coach_app.models.audit import AuditEvent
 from coach_app.models.auth import PasswordReset, UserSession
 from coach_app.models.clients import ClientProfile, CoachingNote, Cohort, CohortMember
@@ -39,6 +39,8 @@ __all__ = [
     "Notification",
     "Opportunity",
     "OpportunityFact",
+    "AnalyticsRollup",
+    "RollupMark",
     "Organization",
     "OrganizationReminderPolicy",
     "OutboxMessage",

@@ -21,7 +21,7 @@ transaction as every change to its tasks, interviews or outcome
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coach_app.extensions import db
@@ -172,3 +172,85 @@ for _rule in FACT_RULES:
             _name,
             mapped_column(_name, Integer, default=0, nullable=False),
         )
+
+
+# --- dashboard rollups: the settled readings summed per grain ---------------------------
+
+# The counters a rollup row sums (unpacked: rollups are small, so no packing is needed).
+ROLLUP_COUNTERS = (
+    "opportunities",
+    "compliance_num",
+    "compliance_den",
+    "same_day_notes_num",
+    "same_day_notes_den",
+    "check_in_num",
+    "check_in_den",
+    "rejection_thanks_num",
+    "rejection_thanks_den",
+    "compliance_opps",
+    "same_day_notes_opps",
+    "check_in_opps",
+    "rejection_thanks_opps",
+    "offer_num",
+    "offer_den",
+)
+# Every grain's key columns; a column a grain does not group by holds its blank ("" or 0),
+# and a NULL of the facts ("no band", "no industry") is stored as "" so the key is unique.
+ROLLUP_KEYS = (
+    "grain",
+    "organization_id",
+    "coach_id",
+    "interview_month",
+    "rounds",
+    "industry",
+    "outcome",
+    "band",
+    "hours_bucket",
+    "is_offer",
+    "ok_mask",
+    "bad_mask",
+)
+
+
+class AnalyticsRollup(db.Model):
+    """Settled readings of the facts summed per grain, exact as of the organisation's mark.
+
+    Holds every fact row whose open tasks were all past due at `RollupMark.as_of`
+    (open_due_max IS NULL or < as_of); the dashboard adds the few rows whose last deadline
+    fell between the mark and the moment read (coach_app/services/analytics_rollups.py).
+    """
+
+    __tablename__ = "analytics_rollups"
+    __table_args__ = (UniqueConstraint(*ROLLUP_KEYS, name="uq_analytics_rollups_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "main": month, rounds, industry, outcome, band, hours (tiles, bands, hours, months);
+    # "rules": decided ones by month, rounds, industry, offer and rule masks;
+    # "coach": month per coach (the admin's coach comparison).
+    grain: Mapped[str] = mapped_column(String(8))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    coach_id: Mapped[int] = mapped_column(Integer, default=0)
+    interview_month: Mapped[str] = mapped_column(String(7))
+    rounds: Mapped[int] = mapped_column(Integer, default=0)  # 1, 2, or 3 for "3 or more"
+    industry: Mapped[str] = mapped_column(String(100), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    band: Mapped[str] = mapped_column(String(8), default="")
+    hours_bucket: Mapped[str] = mapped_column(String(16), default="")
+    is_offer: Mapped[int] = mapped_column(Integer, default=0)
+    ok_mask: Mapped[int] = mapped_column(Integer, default=0)
+    bad_mask: Mapped[int] = mapped_column(Integer, default=0)
+
+
+for _name in ROLLUP_COUNTERS:
+    setattr(AnalyticsRollup, _name, mapped_column(_name, BigInteger, default=0, nullable=False))
+
+
+class RollupMark(db.Model):
+    """The instant an organisation's rollups are exact at (advanced by the scheduled fold)."""
+
+    __tablename__ = "analytics_rollup_marks"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     case,
     delete,
     event,
+    exists,
     func,
     insert,
     inspect,
@@ -62,12 +63,15 @@ from coach_app.playbook.analytics import (
     rule_group,
 )
 from coach_app.playbook.sql import task_status_case
+from coach_app.services import analytics_rollups
 
 PAUSE_KEY = "analytics_facts_paused"
 TOUCHED_KEY = "analytics_facts_touched"
+GONE_KEY = "analytics_facts_gone"
 CHUNK_SIZE = 2000
 _OPEN = (Status.MISSED.value, Status.PENDING.value)
 _FACTS = OpportunityFact.__table__
+_MARKS = analytics_rollups.MARKS
 
 
 def _count_columns(at: datetime):
@@ -272,18 +276,49 @@ def _fact_row(opp, interviews, counts, tasks, at: datetime) -> dict:
     return row
 
 
-def refresh(connection, opportunity_ids: Iterable[int], at: datetime | None = None) -> int:
-    """Recompute the fact rows of these opportunities (deleting rows of vanished ones)."""
+def refresh(
+    connection, opportunity_ids: Iterable[int], at: datetime | None = None, gone=None
+) -> int:
+    """Recompute the fact rows of these opportunities (deleting rows of vanished ones).
+
+    The rollups follow in the same transaction: each row's old contribution out, its new
+    one in (analytics_rollups). `gone` holds rows the database already cascaded away (an
+    opportunity deleted in this transaction), read before the flush that deleted them.
+    """
     ids = sorted({i for i in opportunity_ids if i is not None})
+    at = at or computed_at()
+    gone = gone or {}
+    deltas = analytics_rollups.Deltas()
     written = 0
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = ids[start : start + CHUNK_SIZE]
         rows = compute_facts(connection, lambda column, chunk=chunk: column.in_(chunk), at)
+        # FOR UPDATE: a concurrent rewrite of the same row waits, so "old" is what we replace.
+        old = {r["opportunity_id"]: r for r in _locked_rows(connection, chunk)}
+        old.update({i: gone[i] for i in chunk if i in gone and i not in old})
+        marks = analytics_rollups.marks(
+            connection, [r["organization_id"] for r in (*old.values(), *rows)], at
+        )
+        for sign, group in ((-1, old.values()), (1, rows)):
+            for row in group:
+                if analytics_rollups.in_rollup(row["open_due_max"], marks[row["organization_id"]]):
+                    deltas.add(row, sign)
         connection.execute(delete(_FACTS).where(_FACTS.c.opportunity_id.in_(chunk)))
         if rows:
             connection.execute(insert(_FACTS), rows)
         written += len(rows)
+    deltas.apply(connection)
     return written
+
+
+def _locked_rows(connection, ids) -> list:
+    query = (
+        select(*[_FACTS.c[c] for c in analytics_rollups.FACT_COLUMNS])
+        .where(_FACTS.c.opportunity_id.in_(list(ids)))
+        .order_by(_FACTS.c.opportunity_id)
+        .with_for_update()
+    )
+    return connection.execute(query).mappings().all()
 
 
 def settled_clause(now: datetime):
@@ -362,6 +397,12 @@ def _update_in_place(connection, seen: dict[int, datetime], at: datetime) -> int
         .where(
             _FACTS.c.opportunity_id == bindparam("fact_id"),
             _FACTS.c.updated_at == bindparam("seen_updated_at"),
+            # Rows in the rollups are left alone (a stale row never is one, unless a mark
+            # ran ahead of this refresh's moment): their contribution is not recomputed here.
+            ~exists().where(
+                _MARKS.c.organization_id == _FACTS.c.organization_id,
+                _MARKS.c.as_of > _FACTS.c.open_due_max,
+            ),
         )
         .values({c: bindparam(c) for c in columns}),
         [
@@ -377,7 +418,7 @@ def _update_in_place(connection, seen: dict[int, datetime], at: datetime) -> int
 
 
 def rebuild_facts(organization_id: int | None = None, *, chunk_size: int = CHUNK_SIZE) -> int:
-    """Rebuild every fact row (of one organisation, or all); the caller commits."""
+    """Rebuild every fact row and the rollups (of one organisation, or all); caller commits."""
     connection = db.session.connection()
     clear = delete(_FACTS)
     ids = select(Opportunity.id).order_by(Opportunity.id)
@@ -389,7 +430,7 @@ def rebuild_facts(organization_id: int | None = None, *, chunk_size: int = CHUNK
     while True:
         chunk = connection.scalars(ids.where(Opportunity.id > last).limit(chunk_size)).all()
         if not chunk:
-            return written
+            break
         low, high = chunk[0], chunk[-1]
         rows = compute_facts(connection, lambda column, lo=low, hi=high: column.between(lo, hi))
         if organization_id is not None:
@@ -398,6 +439,8 @@ def rebuild_facts(organization_id: int | None = None, *, chunk_size: int = CHUNK
             connection.execute(insert(_FACTS), rows)
         written += len(rows)
         last = high
+    analytics_rollups.rebuild_rollups(connection, organization_id, computed_at())
+    return written
 
 
 def analyze(engine=None) -> None:
@@ -443,6 +486,28 @@ def _touched(session) -> tuple[set[int], set[int]]:
     return opportunities, clients
 
 
+def _before_flush(session, _flush_context, _instances) -> None:
+    # Deleting an opportunity cascades to its fact row in the database, during the flush:
+    # keep the row now (locked), so the rollups can take its contribution out at commit.
+    if session.info.get(PAUSE_KEY):
+        return
+    ids = {o.id for o in session.deleted if isinstance(o, Opportunity) and o.id is not None}
+    clients = [c.id for c in session.deleted if isinstance(c, ClientProfile) and c.id]
+    if not ids and not clients:
+        return
+    connection = session.connection()
+    if clients:
+        ids.update(
+            connection.scalars(select(Opportunity.id).where(Opportunity.client_id.in_(clients)))
+        )
+    gone = session.info.setdefault(GONE_KEY, {})
+    for row in _locked_rows(connection, sorted(ids - set(gone))):
+        gone[row["opportunity_id"]] = row
+    if ids:
+        pending = session.info.setdefault(TOUCHED_KEY, (set(), set()))
+        pending[0].update(ids)
+
+
 def _after_flush(session, _flush_context) -> None:
     # Only collect here: a unit of work flushes many times (every autoflush), and the facts
     # need computing once, when the transaction is about to commit.
@@ -457,10 +522,11 @@ def _after_flush(session, _flush_context) -> None:
 
 def _before_commit(session) -> None:
     if session.info.get(PAUSE_KEY):
-        session.info.pop(TOUCHED_KEY, None)
+        _forget(session)
         return
     session.flush()  # the commit's own flush would come after this hook
     opportunities, clients = session.info.pop(TOUCHED_KEY, (set(), set()))
+    gone = session.info.pop(GONE_KEY, {})
     if not opportunities and not clients:
         return
     connection = session.connection()
@@ -470,14 +536,16 @@ def _before_commit(session) -> None:
                 select(Opportunity.id).where(Opportunity.client_id.in_(sorted(clients)))
             )
         )
-    refresh(connection, opportunities)
+    refresh(connection, opportunities, gone=gone)
 
 
 def _forget(session, *_args) -> None:
     session.info.pop(TOUCHED_KEY, None)
+    session.info.pop(GONE_KEY, None)
 
 
 _HOOKS = {
+    "before_flush": _before_flush,
     "after_flush": _after_flush,
     "before_commit": _before_commit,
     "after_rollback": _forget,
