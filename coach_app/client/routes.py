@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 
-from coach_app.access import get_visible_or_404, roles_required, scoped
+from coach_app.access import get_visible_or_404, roles_required
 from coach_app.client import bp
 from coach_app.client.forms import (
     InterviewForm,
@@ -26,7 +27,6 @@ from coach_app.client.task_page import (
     task_page_context,
     task_url,
 )
-from coach_app.extensions import db
 from coach_app.forms import commit_or_report
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity, Role
 from coach_app.playbook import RULES, Outcome, Rule, zone
@@ -40,7 +40,7 @@ def _now() -> datetime:
 
 
 def _my_profile() -> ClientProfile | None:
-    return db.session.scalar(scoped(ClientProfile).where(ClientProfile.user_id == current_user.id))
+    return checklist.own_profile(current_user)
 
 
 @bp.get("/")
@@ -95,15 +95,10 @@ def log_interview():
 def _checklist_context(interview: Interview, **extra):
     now = _now()
     opportunity = interview.opportunity
-    rounds = db.session.scalars(
-        scoped(Interview)
-        .where(Interview.opportunity_id == opportunity.id)
-        .order_by(Interview.start_at, Interview.id)
-    ).all()
     context = {
         "interview": interview,
         "opportunity": opportunity,
-        "rounds": rounds,
+        "rounds": checklist.interview_rounds(opportunity, current_user),
         "rows": checklist.checklist_tasks(interview, current_user, now),
         "tz_name": opportunity.client.timezone,
         "end_at": followup.interview_end(interview),
@@ -118,11 +113,19 @@ def _checklist_context(interview: Interview, **extra):
     return context
 
 
+# What the checklist shows of a round besides its tasks, loaded with it (not one by one).
+CHECKLIST_LOADS = (
+    joinedload(Interview.opportunity).joinedload(Opportunity.client),
+    selectinload(Interview.contacts),
+    selectinload(Interview.referrals),
+)
+
+
 @bp.get("/interviews/<int:interview_id>")
 @roles_required(*STAFF_OR_CLIENT)
 def interview(interview_id: int):
     """The checklist of one interview round: every task, its deadline, status and evidence."""
-    item = get_visible_or_404(Interview, interview_id)
+    item = get_visible_or_404(Interview, interview_id, options=CHECKLIST_LOADS)
     return render_template("client/interview.html", **_checklist_context(item))
 
 
