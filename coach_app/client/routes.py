@@ -30,7 +30,7 @@ from coach_app.client.task_page import (
 from coach_app.forms import commit_or_report
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity, Role
 from coach_app.playbook import RULES, Outcome, Rule, zone
-from coach_app.services import checklist, followup, todo
+from coach_app.services import checklist, client_reads, followup, todo
 
 STAFF_OR_CLIENT = (Role.CLIENT, Role.COACH, Role.ADMIN)
 
@@ -40,7 +40,7 @@ def _now() -> datetime:
 
 
 def _my_profile() -> ClientProfile | None:
-    return checklist.own_profile(current_user)
+    return client_reads.own_profile(current_user)
 
 
 @bp.get("/")
@@ -53,7 +53,7 @@ def home():
         "client/home.html",
         profile=profile,
         todo=todo.todo_list(profile, current_user, now),
-        opportunities=checklist.client_opportunities(profile, current_user),
+        opportunities=client_reads.client_opportunities(profile, current_user),
         outcome_labels=checklist.OUTCOME_LABELS,
     )
 
@@ -98,8 +98,8 @@ def _checklist_context(interview: Interview, **extra):
     context = {
         "interview": interview,
         "opportunity": opportunity,
-        "rounds": checklist.interview_rounds(opportunity, current_user),
-        "rows": checklist.checklist_tasks(interview, current_user, now),
+        "rounds": client_reads.interview_rounds(opportunity, current_user),
+        "rows": client_reads.checklist_tasks(interview, current_user, now),
         "tz_name": opportunity.client.timezone,
         "end_at": followup.interview_end(interview),
         "format_labels": checklist.FORMAT_LABELS,
