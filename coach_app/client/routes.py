@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from coach_app.access import get_visible_or_404, roles_required
 from coach_app.client import bp
@@ -95,10 +95,13 @@ def log_interview():
 def _checklist_context(interview: Interview, **extra):
     now = _now()
     opportunity = interview.opportunity
+    contacts, referrals = client_reads.round_people(interview, current_user)
     context = {
         "interview": interview,
         "opportunity": opportunity,
         "rounds": client_reads.interview_rounds(opportunity, current_user),
+        "contacts": contacts,
+        "referrals": referrals,
         "rows": client_reads.checklist_tasks(interview, current_user, now),
         "tz_name": opportunity.client.timezone,
         "end_at": followup.interview_end(interview),
@@ -113,12 +116,8 @@ def _checklist_context(interview: Interview, **extra):
     return context
 
 
-# What the checklist shows of a round besides its tasks, loaded with it (not one by one).
-CHECKLIST_LOADS = (
-    joinedload(Interview.opportunity).joinedload(Opportunity.client),
-    selectinload(Interview.contacts),
-    selectinload(Interview.referrals),
-)
+# The round's opportunity and client, loaded with it (not one lazy load after another).
+CHECKLIST_LOADS = (joinedload(Interview.opportunity).joinedload(Opportunity.client),)
 
 
 @bp.get("/interviews/<int:interview_id>")

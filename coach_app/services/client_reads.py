@@ -16,7 +16,15 @@ from sqlalchemy.orm import joinedload
 
 from coach_app.access import bound_scoped, scope_params
 from coach_app.extensions import db
-from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity, User
+from coach_app.models import (
+    ClientProfile,
+    FollowUpTask,
+    Interview,
+    InterviewContact,
+    Opportunity,
+    Referral,
+    User,
+)
 from coach_app.services.checklist import TaskRow, task_row
 
 
@@ -67,6 +75,17 @@ def own_profile(actor: User) -> ClientProfile | None:
     return db.session.scalar(_read_statements(actor.role).own_profile, params)
 
 
+def round_people(interview: Interview, actor: User) -> tuple[list, list]:
+    """The round's contacts and referrals as rows (what the checklist shows of them)."""
+    statements = _read_statements(actor.role)
+    params = {**scope_params(actor), "interview_id": interview.id}
+    connection = db.session.connection()
+    return (
+        connection.execute(statements.contacts, params).all(),
+        connection.execute(statements.referrals, params).all(),
+    )
+
+
 def interview_rounds(opportunity: Opportunity, actor: User) -> list:
     """(id, round_number) of an opportunity's rounds, oldest first, for the rounds links."""
     params = {**scope_params(actor), "opportunity_id": opportunity.id}
@@ -88,6 +107,27 @@ def _read_statements(role: str) -> SimpleNamespace:
         interviews=interviews.where(Interview.client_id == bindparam("client_id")).order_by(
             Interview.opportunity_id, Interview.start_at, Interview.id
         ),
+        # Rows, not objects: loading them as ORM collections cost the checklist more than
+        # everything else it reads.
+        contacts=select(
+            InterviewContact.name,
+            InterviewContact.title,
+            InterviewContact.email,
+            InterviewContact.phone,
+            InterviewContact.card_collected,
+            InterviewContact.interests,
+        )
+        .where(
+            bound_scoped(InterviewContact, role).whereclause,
+            InterviewContact.interview_id == bindparam("interview_id"),
+        )
+        .order_by(InterviewContact.id),
+        referrals=select(Referral.name, Referral.note)
+        .where(
+            bound_scoped(Referral, role).whereclause,
+            Referral.interview_id == bindparam("interview_id"),
+        )
+        .order_by(Referral.id),
         rounds=select(Interview.id, Interview.round_number)
         .where(interviews.whereclause, Interview.opportunity_id == bindparam("opportunity_id"))
         .order_by(Interview.start_at, Interview.id),
