@@ -60,7 +60,9 @@ def test_home_query_count_does_not_grow_with_history(app, world, as_user):
 
 def test_checklist_query_count_does_not_grow_with_history(app, world, as_user):
     browser = as_user(world.client_user)
-    first = interview_for(world.profile, world.client_user, start_at=past(days=3))
+    first = interview_for(
+        world.profile, world.client_user, start_at=past(days=3), referrals=["Lee at the guild"]
+    )
     path = f"/me/interviews/{first.id}"
     # session, the round with its opportunity and client, contacts, referrals, rounds,
     # tasks, unread count
@@ -72,6 +74,10 @@ def test_checklist_query_count_does_not_grow_with_history(app, world, as_user):
     large, html = _page_queries(browser, path)
     assert large == small, (small, large)
     assert html.count('data-testid="task-') >= 8  # the round's whole checklist
+    # the round's contacts and referrals, read as rows
+    assert "<strong>Dana Reyes</strong>, Hiring manager" in html
+    assert "Interests: sailing" in html
+    assert "<li>Lee at the guild</li>" in html
 
 
 def test_checklist_lists_every_round_of_the_opportunity(app, world, as_user):
