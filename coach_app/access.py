@@ -4,11 +4,12 @@ Every view loads objects through `get_visible_or_404` (or lists them through `sc
 so a forgotten check cannot leak another coach's, client's or organisation's data.
 """
 
-from functools import wraps
+from functools import cache, wraps
+from types import SimpleNamespace
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import false, select, true
+from sqlalchemy import bindparam, false, select, true
 from werkzeug.routing import IntegerConverter
 
 from coach_app.extensions import db
@@ -54,6 +55,27 @@ def summary_scope(user):
     if user.role == Role.COACH:
         return same_org & (ClientSummary.coach_id == user.id)
     return ClientSummary.client_id.in_(visible_client_ids(user))
+
+
+def bound_scope_user(role):
+    """A stand-in user of `role` whose ids are bind parameters, filled by `scope_params`.
+
+    Statements built once per process (the pipeline's) pass it to the scope helpers here, so
+    every request runs these same rules with its own user's ids.
+    """
+    return SimpleNamespace(
+        role=role, id=bindparam("scope_user_id"), organization_id=bindparam("scope_org_id")
+    )
+
+
+def bound_scoped(model, role):
+    """`scoped(model)` for a `bound_scope_user` of `role`: for statements built once per process."""
+    return select(model).where(SCOPES[model](bound_scope_user(role)))
+
+
+def scope_params(user) -> dict:
+    """The bind parameters of a statement built with `bound_scope_user`, for `user`."""
+    return {"scope_user_id": user.id, "scope_org_id": user.organization_id}
 
 
 def visible_client_ids(user):
@@ -168,15 +190,28 @@ def register_id_converter(app) -> None:
     app.url_map.converters["int"] = IdConverter
 
 
-def get_visible_or_404(model, object_id, user=None):
-    """Load one object as the current user may see it, or answer 404."""
+def get_visible_or_404(model, object_id, user=None, options: tuple = ()):
+    """Load one object as the current user may see it, or answer 404.
+
+    `options` (loader options to load related rows with it) must be a module-level tuple:
+    it keys the per-process cache of statements.
+    """
     object_id = parse_id(object_id)
-    if object_id is None:
+    user = user or current_user
+    if object_id is None or not getattr(user, "is_authenticated", False):
         abort(404)
-    obj = db.session.scalar(scoped(model, user).where(model.id == object_id))
+    params = {**scope_params(user), "object_id": object_id}
+    obj = db.session.scalar(_visible_by_id(model, user.role, options), params)
     if obj is None:
         abort(404)
     return obj
+
+
+@cache
+def _visible_by_id(model, role, options):
+    # Built once per (model, role, options): every object page runs this, and building the
+    # scoped statement cost more Python time than running it.
+    return bound_scoped(model, role).options(*options).where(model.id == bindparam("object_id"))
 
 
 def roles_required(*roles):

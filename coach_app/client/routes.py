@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
-from coach_app.access import get_visible_or_404, roles_required, scoped
+from coach_app.access import get_visible_or_404, roles_required
 from coach_app.client import bp
 from coach_app.client.forms import (
     InterviewForm,
@@ -26,11 +27,10 @@ from coach_app.client.task_page import (
     task_page_context,
     task_url,
 )
-from coach_app.extensions import db
 from coach_app.forms import commit_or_report
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity, Role
 from coach_app.playbook import RULES, Outcome, Rule, zone
-from coach_app.services import checklist, followup, todo
+from coach_app.services import checklist, client_reads, followup, todo
 
 STAFF_OR_CLIENT = (Role.CLIENT, Role.COACH, Role.ADMIN)
 
@@ -40,7 +40,7 @@ def _now() -> datetime:
 
 
 def _my_profile() -> ClientProfile | None:
-    return db.session.scalar(scoped(ClientProfile).where(ClientProfile.user_id == current_user.id))
+    return client_reads.own_profile(current_user)
 
 
 @bp.get("/")
@@ -53,7 +53,7 @@ def home():
         "client/home.html",
         profile=profile,
         todo=todo.todo_list(profile, current_user, now),
-        opportunities=checklist.client_opportunities(profile, current_user),
+        opportunities=client_reads.client_opportunities(profile, current_user),
         outcome_labels=checklist.OUTCOME_LABELS,
     )
 
@@ -95,16 +95,14 @@ def log_interview():
 def _checklist_context(interview: Interview, **extra):
     now = _now()
     opportunity = interview.opportunity
-    rounds = db.session.scalars(
-        scoped(Interview)
-        .where(Interview.opportunity_id == opportunity.id)
-        .order_by(Interview.start_at, Interview.id)
-    ).all()
+    contacts, referrals = client_reads.round_people(interview, current_user)
     context = {
         "interview": interview,
         "opportunity": opportunity,
-        "rounds": rounds,
-        "rows": checklist.checklist_tasks(interview, current_user, now),
+        "rounds": client_reads.interview_rounds(opportunity, current_user),
+        "contacts": contacts,
+        "referrals": referrals,
+        "rows": client_reads.checklist_tasks(interview, current_user, now),
         "tz_name": opportunity.client.timezone,
         "end_at": followup.interview_end(interview),
         "format_labels": checklist.FORMAT_LABELS,
@@ -118,11 +116,15 @@ def _checklist_context(interview: Interview, **extra):
     return context
 
 
+# The round's opportunity and client, loaded with it (not one lazy load after another).
+CHECKLIST_LOADS = (joinedload(Interview.opportunity).joinedload(Opportunity.client),)
+
+
 @bp.get("/interviews/<int:interview_id>")
 @roles_required(*STAFF_OR_CLIENT)
 def interview(interview_id: int):
     """The checklist of one interview round: every task, its deadline, status and evidence."""
-    item = get_visible_or_404(Interview, interview_id)
+    item = get_visible_or_404(Interview, interview_id, options=CHECKLIST_LOADS)
     return render_template("client/interview.html", **_checklist_context(item))
 
 

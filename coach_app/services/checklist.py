@@ -1,18 +1,16 @@
-"""What the client pages need: logging from a form, what's due next, evidence and its warnings.
+"""What the client pages need: logging from a form, a task's row and status, evidence, warnings.
 
 The playbook decides deadlines, statuses and warnings; `services.followup` changes tasks,
-interviews and outcomes. This module only turns form input into their arguments and batches
-the reads the client pages show, so a page issues the same few queries however much data the
-client has. Nothing here commits: the caller commits, or rolls back on ServiceError.
+interviews and outcomes. This module only turns form input into their arguments and describes
+tasks for lists (`task_row`); what the home and checklist pages read is `client_reads`.
+Nothing here commits: the caller commits, or rolls back on ServiceError.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from itertools import groupby
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select
 
 from coach_app import playbook
 from coach_app.access import scoped
@@ -289,59 +287,6 @@ def task_row(task: FollowUpTask, now: datetime) -> TaskRow:
     )
     window_open = task.window_opens_at is None or task.window_opens_at <= now
     return TaskRow(task, playbook.RULES[Rule(task.rule)], status.value, window_open)
-
-
-@dataclass
-class OpportunitySummary:
-    """An opportunity with its rounds (oldest first) for the client's home page."""
-
-    opportunity: Opportunity
-    interviews: list[Interview]
-
-    @property
-    def rounds(self) -> int:
-        return len(self.interviews)
-
-    @property
-    def latest(self) -> Interview | None:
-        return self.interviews[-1] if self.interviews else None
-
-
-def client_opportunities(client: ClientProfile | None, actor: User) -> list[OpportunitySummary]:
-    """The client's opportunities, newest first, each with its interview rounds (two queries)."""
-    if client is None:
-        return []
-    opportunities = db.session.scalars(
-        scoped(Opportunity, actor)
-        .where(Opportunity.client_id == client.id)
-        .order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
-    ).all()
-    interviews = db.session.scalars(
-        scoped(Interview, actor)
-        .where(Interview.client_id == client.id)
-        .order_by(Interview.opportunity_id, Interview.start_at, Interview.id)
-    ).all()
-    by_opportunity = {
-        key: list(group) for key, group in groupby(interviews, key=lambda i: i.opportunity_id)
-    }
-    return [OpportunitySummary(o, by_opportunity.get(o.id, [])) for o in opportunities]
-
-
-def checklist_tasks(interview: Interview, actor: User, now: datetime) -> list[TaskRow]:
-    """Every task of an interview plus its opportunity's own tasks (rejection thanks)."""
-    tasks = db.session.scalars(
-        scoped(FollowUpTask, actor)
-        .options(joinedload(FollowUpTask.referral))
-        .where(
-            or_(
-                FollowUpTask.interview_id == interview.id,
-                (FollowUpTask.opportunity_id == interview.opportunity_id)
-                & FollowUpTask.interview_id.is_(None),
-            )
-        )
-        .order_by(FollowUpTask.due_at, FollowUpTask.id)
-    ).all()
-    return [task_row(task, now) for task in tasks]
 
 
 def split_interests(text: str | None) -> list[str]:

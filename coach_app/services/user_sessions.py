@@ -4,10 +4,11 @@ The browser side (cookies, Flask-Login, the fresh-login decorator) is coach_app/
 """
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, inspect, or_, select, update
+from sqlalchemy import bindparam, event, inspect, or_, select, update
 
 from coach_app.extensions import db
 from coach_app.models import User, UserSession, audit
@@ -54,23 +55,44 @@ def start(
 def live(now: datetime | None = None):
     """Where-clause: sessions not revoked, not past their lifetime and not idle too long."""
     now = now or datetime.now(UTC)
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    return _live(now, _idle_since(now))
+
+
+def _live(now, idle_since):
     return (
         UserSession.revoked_at.is_(None)
         & (UserSession.expires_at > now)
-        & or_(UserSession.remember, UserSession.last_seen_at > now - idle)
+        & or_(UserSession.remember, UserSession.last_seen_at > idle_since)
+    )
+
+
+def _idle_since(now: datetime) -> datetime:
+    return now - timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+
+@cache
+def _load_statement():
+    # Built once per process: every signed-in request runs it, and building it cost more
+    # Python time than running it. The clock and the token are bind parameters.
+    moment = bindparam("now", type_=UserSession.expires_at.type)
+    idle_since = bindparam("idle_since", type_=UserSession.last_seen_at.type)
+    return (
+        select(User, UserSession)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == bindparam("token_hash"), _live(moment, idle_since))
     )
 
 
 def load(token: str) -> tuple[User, UserSession] | None:
-    """The user and the live session a cookie's token names, in one query; None otherwise."""
+    """The user and the live session a cookie's token names, in one query; None otherwise.
+
+    Checked on every request: revoked, expired (absolute limit) and idle sessions load nothing.
+    """
     if not token or len(token) > 200:
         return None
-    row = db.session.execute(
-        select(User, UserSession)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == token_hash(token), live())
-    ).first()
+    now = datetime.now(UTC)
+    params = {"token_hash": token_hash(token), "now": now, "idle_since": _idle_since(now)}
+    row = db.session.execute(_load_statement(), params).first()
     return (row[0], row[1]) if row is not None else None
 
 
