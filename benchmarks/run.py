@@ -147,8 +147,12 @@ def page_times(app, email: str, paths: dict[str, str]) -> dict:
     return results
 
 
-def session_cookie(base: str, email: str) -> str:
-    """Sign in over HTTP and return the session cookie header value."""
+def session_cookie(base: str, email: str, path: str) -> str:
+    """Sign in over HTTP, open `path` once, and return the session cookie header value.
+
+    The first page after sign-in may store its CSRF token in the session, which rewrites the
+    cookie: the cookie is read after that, so wrk sends the one the session settled on.
+    """
     import re
 
     import requests
@@ -164,6 +168,7 @@ def session_cookie(base: str, email: str) -> str:
     )
     if response.status_code != 302:
         raise RuntimeError(f"benchmark sign-in failed for {email}: {response.status_code}")
+    session.get(f"{base}{path}", allow_redirects=False)
     return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
 
 
@@ -189,7 +194,7 @@ def throughput(database_url: str, paths: dict, rounds: int = THROUGHPUT_ROUNDS) 
     ):
         cookies = {}
         for name, (path, email) in paths.items():
-            cookies[name] = session_cookie(base, email)
+            cookies[name] = session_cookie(base, email, path)
             # wrk counts redirects as successes: make sure the page itself answers.
             check = requests.get(
                 base + path,
@@ -434,9 +439,10 @@ def run_scale(engine_name: str, clients: int, pg_url: str | None, with_load: boo
             text("SELECT email FROM users WHERE id = :id"), {"id": client_id}
         ).scalar()
     pages = {
-        "pipeline": ("/coach/", coach_email),  # the default page: 25 clients
-        "pipeline-50": ("/coach/?per_page=50", coach_email),
+        "pipeline": ("/coach/", coach_email),  # the default page: 50 clients
+        "pipeline-25": ("/coach/?per_page=25", coach_email),
         "exceptions": ("/coach/exceptions", coach_email),
+        "home": ("/me/", client_email),
         "checklist": (f"/me/interviews/{interview}", client_email),
     }
     result = {"engine": engine_name, "clients": clients, "generated": counts}

@@ -57,16 +57,14 @@ PHASES = (
     )
 )
 # Moments that background code takes from a function rather than a `now=` argument: each
-# (module, attribute) found is replaced by the simulated clock. The read model's own hook
-# goes here when it lands.
+# (module, attribute) is replaced by the simulated clock.
 CLOCK_HOOKS = (
     ("coach_app.services.analytics_facts", "computed_at"),
     ("dashboards.data", "current_time"),
     ("coach_app.services.read_model", "computed_at"),
-    ("coach_app.services.read_model", "current_time"),
 )
-# The fold jobs, each called with the moment as its one argument (then committed). Names
-# not importable yet are skipped; the lead wires the read model's and the rollups' here.
+# The fold jobs, each called with the moment as its one argument (then committed): the
+# dashboard rollups' mark, the facts' "as of" reading, the client summaries.
 FOLD_JOBS = (
     ("coach_app.services.analytics_rollups", "fold_rollups"),
     ("coach_app.services.analytics_facts", "refresh_stale"),
@@ -75,13 +73,11 @@ FOLD_JOBS = (
 
 
 def _found(pairs):
+    # Strict: a renamed hook or fold job must fail here, not silently stop being exercised.
     for module_name, name in pairs:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if hasattr(module, name):
-            yield module, name
+        module = importlib.import_module(module_name)
+        assert hasattr(module, name), f"{module_name}.{name} is gone: update this test"
+        yield module, name
 
 
 # Seconds off an edge the clock lands: on it most often, where `<` and `<=` differ.
