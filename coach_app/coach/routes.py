@@ -124,6 +124,9 @@ def exceptions():
         coach_id=coach_id,
         coaches=pipeline.coach_choices(current_user.organization_id) if is_admin else [],
         url_with=_url_maker("coach.exceptions", args.to_dict()),
+        # Every row links its task and client: one url_for per endpoint, not per row.
+        task_url=id_url_builder("coach.task", "task_id"),
+        client_url=id_url_builder("coach.client_detail", "client_id"),
         OVERDUE=pipeline.OVERDUE,
         COMING_UP=pipeline.COMING_UP,
     )

@@ -81,7 +81,8 @@ def exceptions(
     still worth doing, grouped by rule and kind.
 
     Three queries whatever the roster: the clients' distinct zones, the group counts, and
-    the first `limit` rows of each group (or one group's rows from `offset`, to page through).
+    the first `limit` rows of each group (or one group's rows from `offset`, to page through),
+    the last two over the same candidate tasks, selected once.
     """
     now = now or datetime.now(UTC)
     conditions = [summary_scope(user), ClientSummary.archived == false()]
@@ -128,23 +129,26 @@ def exceptions(
         return stmt.where(FollowUpTask.rule == rule) if rule else stmt
 
     kinds = [kind] if kind in KINDS else list(KINDS)
-    flat = union_all(
+    # The queue's open tasks, selected once: the counts and the rows shown both read them.
+    candidates = union_all(
         *[
             tasks_of(k).with_only_columns(
+                FollowUpTask.id.label("task_id"),
                 FollowUpTask.rule.label("rule"),
                 literal(k).label("kind"),
                 FollowUpTask.client_id.label("client_id"),
+                FollowUpTask.due_at.label("due_at"),
             )
             for k in kinds
         ]
-    ).subquery()
+    ).cte("candidates")
     counts = db.session.execute(
         select(
-            flat.c.rule,
-            flat.c.kind,
-            func.count(func.distinct(flat.c.client_id)),
+            candidates.c.rule,
+            candidates.c.kind,
+            func.count(func.distinct(candidates.c.client_id)),
             func.count(),
-        ).group_by(flat.c.rule, flat.c.kind)
+        ).group_by(candidates.c.rule, candidates.c.kind)
     ).all()
     groups = {
         (r, k): ExceptionGroup(rule=r, title=rule_title(r), kind=k, clients=c, tasks=t)
@@ -153,27 +157,30 @@ def exceptions(
     if not groups:
         return []
 
-    # One statement, one small part per group (at most two per rule), each sorted and cut
-    # to its first rows before anything is joined to it.
-    # Overdue: most recently missed first (the most actionable); due today: soonest first.
-    parts = []
-    for position, (group_rule, group_kind) in enumerate(sorted(groups)):
-        part = (
-            tasks_of(group_kind)
-            .with_only_columns(FollowUpTask.id.label("task_id"), literal(position).label("part"))
-            .where(FollowUpTask.rule == group_rule)
-        )
-        if group_kind == OVERDUE:
-            part = part.order_by(FollowUpTask.due_at.desc(), FollowUpTask.id.desc())
-        else:
-            part = part.order_by(FollowUpTask.due_at, FollowUpTask.id)
-        parts.append(select(part.limit(limit).offset(offset).subquery()))
-    ranked = union_all(*parts).subquery()
+    # Each group's rows from `offset`, numbered within the group by a window: overdue most
+    # recently missed first (the most actionable), the others soonest first.
+    group_by = (candidates.c.rule, candidates.c.kind)
+    newest = func.row_number().over(
+        partition_by=group_by, order_by=(candidates.c.due_at.desc(), candidates.c.task_id.desc())
+    )
+    soonest = func.row_number().over(
+        partition_by=group_by, order_by=(candidates.c.due_at, candidates.c.task_id)
+    )
+    position = case((candidates.c.kind == OVERDUE, newest), else_=soonest)
+    numbered = select(
+        candidates.c.task_id, candidates.c.rule, candidates.c.kind, position.label("n")
+    ).subquery()
+    ranked = (
+        select(numbered.c.task_id, numbered.c.rule, numbered.c.kind)
+        .where(numbered.c.n > offset, numbered.c.n <= offset + limit)
+        .subquery()
+    )
     # Only the rows shown are joined to their client and opportunity.
     stmt = (
         select(
             ranked.c.task_id,
-            ranked.c.part,
+            ranked.c.rule,
+            ranked.c.kind,
             FollowUpTask.due_at,
             ClientProfile.id.label("client_id"),
             User.name.label("client_name"),
@@ -187,9 +194,8 @@ def exceptions(
         .join(ClientSummary, ClientSummary.client_id == ClientProfile.id)
         .join(Opportunity, Opportunity.id == FollowUpTask.opportunity_id)
     )
-    keys = sorted(groups)
     for r in db.session.execute(stmt):
-        groups[keys[r.part]].items.append(
+        groups[(r.rule, r.kind)].items.append(
             ExceptionItem(r.task_id, r.client_id, r.client_name, r.company, r.role, r.due_at, r.tz)
         )
     for group in groups.values():  # the join does not keep each part's order
