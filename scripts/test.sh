@@ -22,8 +22,8 @@ export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export PLAYWRIGHT_BROWSERS_PATH=0
 
 echo "== tests on SQLite =="
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=15 "$@"
 
 echo "== tests on PostgreSQL (browser tests ran above) =="
 TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/followthrough_test" \
-  .venv/bin/python -m pytest -m "not browser" "$@"
+  .venv/bin/python -m pytest -m "not browser" --durations=15 "$@"
