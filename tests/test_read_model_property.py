@@ -12,7 +12,7 @@ them from the plain tables with the pure playbook functions.
 Every write and read of a step happens at the step's `now`: services get `now=`, and the
 clock hooks that background code reads (CLOCK_HOOKS) are patched to the same moment.
 
-Size: FT_PROPERTY_EXAMPLES (default 15) histories of FT_PROPERTY_STEPS (default 15) steps;
+Size: FT_PROPERTY_EXAMPLES (default 10) histories of FT_PROPERTY_STEPS (default 15) steps;
 FT_PROPERTY_FULL=1 checks every dashboard view at every step, FT_PROPERTY_SHRINK=0 reports a
 failure unminimised, FT_PROPERTY_VERBOSE=1 prints every history (docs/architecture.md).
 A failure prints the steps hypothesis ran and the figures that differ.
@@ -40,7 +40,7 @@ from tests.read_model_steps import CLOCK, PICK, T0, ZONES, FollowUpSteps
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("FT_PROPERTY_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FT_PROPERTY_EXAMPLES", "10"))
 STEPS = int(os.environ.get("FT_PROPERTY_STEPS", "15"))
 VERBOSE = bool(os.environ.get("FT_PROPERTY_VERBOSE"))
 # Every dashboard view at every check (slower); by default they take turns (see the check).
