@@ -414,3 +414,21 @@ def test_pending_and_waived_notes_are_left_out(app):
     finally:
         meta.drop_all(db.engine)
     assert labels == {1: None, 2: None}
+
+
+def test_cohort_choices_hold_a_client_in_scope(world):
+    """A coach's cohort filter offers the cohorts holding their clients; an admin's, every
+    cohort with a member; an empty cohort or one of another coach's clients is not offered."""
+    from tests.dashboard_fixtures import cohort
+
+    mine = cohort(world, world.organizer, "Mine", world.profile)
+    shared = cohort(world, world.organizer, "Shared", world.profile, world.profile2)
+    theirs = cohort(world, world.organizer, "Theirs", world.profile2)
+    cohort(world, world.organizer, "Empty")
+    assert pipeline.cohort_choices(world.coach) == [(mine.id, "Mine"), (shared.id, "Shared")]
+    assert pipeline.cohort_choices(world.admin) == [
+        (mine.id, "Mine"),
+        (shared.id, "Shared"),
+        (theirs.id, "Theirs"),
+    ]
+    assert pipeline.cohort_choices(world.foreign_admin) == []
