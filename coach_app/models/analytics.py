@@ -176,24 +176,19 @@ for _rule in FACT_RULES:
 
 # --- dashboard rollups: the settled readings summed per grain ---------------------------
 
+# Packed fact columns -> the two counters each carries (high, low), unpacked in the rollups
+# and in the dashboard's sums.
+PAIR_COUNTERS = {
+    "pair_compliance": ("compliance_num", "compliance_den"),
+    "pair_notes": ("same_day_notes_num", "same_day_notes_den"),
+    "pair_check_in": ("check_in_num", "check_in_den"),
+    "pair_thanks": ("rejection_thanks_num", "rejection_thanks_den"),
+    "pair_opps_a": ("compliance_opps", "same_day_notes_opps"),
+    "pair_opps_b": ("check_in_opps", "rejection_thanks_opps"),
+    "pair_outcome": ("offer_num", "offer_den"),
+}
 # The counters a rollup row sums (unpacked: rollups are small, so no packing is needed).
-ROLLUP_COUNTERS = (
-    "opportunities",
-    "compliance_num",
-    "compliance_den",
-    "same_day_notes_num",
-    "same_day_notes_den",
-    "check_in_num",
-    "check_in_den",
-    "rejection_thanks_num",
-    "rejection_thanks_den",
-    "compliance_opps",
-    "same_day_notes_opps",
-    "check_in_opps",
-    "rejection_thanks_opps",
-    "offer_num",
-    "offer_den",
-)
+ROLLUP_COUNTERS = ("opportunities", *[c for pair in PAIR_COUNTERS.values() for c in pair])
 # Every grain's key columns; a column a grain does not group by holds its blank ("" or 0),
 # and a NULL of the facts ("no band", "no industry") is stored as "" so the key is unique.
 ROLLUP_KEYS = (

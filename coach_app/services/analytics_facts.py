@@ -31,7 +31,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from coach_app.extensions import db
 from coach_app.models import ClientProfile, FollowUpTask, Interview, Opportunity
@@ -64,6 +63,7 @@ from coach_app.playbook.analytics import (
 )
 from coach_app.playbook.sql import task_status_case
 from coach_app.services import analytics_rollups
+from coach_app.services.folding import fold_in_chunks
 
 PAUSE_KEY = "analytics_facts_paused"
 TOUCHED_KEY = "analytics_facts_touched"
@@ -358,9 +358,9 @@ def refresh_stale(now: datetime | None = None, *, chunk_size: int = 500) -> int:
     that set small: run every few minutes (workers/cron.py).
     """
     moment = now or computed_at()
-    written, last = 0, 0
-    while True:
-        seen = dict(
+
+    def next_chunk(last: int) -> dict[int, datetime]:
+        return dict(
             db.session.execute(
                 select(_FACTS.c.opportunity_id, _FACTS.c.updated_at)
                 .where(stale_clause(moment), _FACTS.c.updated_at <= moment)
@@ -369,16 +369,10 @@ def refresh_stale(now: datetime | None = None, *, chunk_size: int = 500) -> int:
                 .limit(chunk_size)
             ).all()
         )
-        if not seen:
-            return written
-        last = max(seen)
-        try:
-            written += _update_in_place(db.session.connection(), seen, moment)
-            db.session.commit()
-        except (IntegrityError, OperationalError):
-            # Busy with a portal transaction: this run stops, the next one picks them up.
-            db.session.rollback()
-            return written
+
+    return fold_in_chunks(
+        next_chunk, lambda connection, seen: _update_in_place(connection, seen, moment)
+    )
 
 
 def _update_in_place(connection, seen: dict[int, datetime], at: datetime) -> int:

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from coach_app.models.analytics import (
+    PAIR_COUNTERS,
     PAIR_SHIFT,
     ROLLUP_COUNTERS,
     ROLLUP_KEYS,
@@ -49,31 +50,11 @@ GRAINS = {
     "coach": ("coach_id", "interview_month"),
 }
 BLANK = {"coach_id": 0, "rounds": 0, "is_offer": 0, "ok_mask": 0, "bad_mask": 0}
-# Packed fact columns -> the two rollup counters each carries.
-PAIR_COUNTERS = {
-    "pair_compliance": ("compliance_num", "compliance_den"),
-    "pair_notes": ("same_day_notes_num", "same_day_notes_den"),
-    "pair_check_in": ("check_in_num", "check_in_den"),
-    "pair_thanks": ("rejection_thanks_num", "rejection_thanks_den"),
-    "pair_opps_a": ("compliance_opps", "same_day_notes_opps"),
-    "pair_opps_b": ("check_in_opps", "rejection_thanks_opps"),
-    "pair_outcome": ("offer_num", "offer_den"),
-}
 # What a fact row contributes from: its keys, its settled reading, and its last deadline.
 FACT_COLUMNS = (
     "opportunity_id",
-    "organization_id",
-    "coach_id",
-    "interview_month",
-    "rounds",
-    "industry",
-    "outcome",
-    "band",
-    "hours_bucket",
-    "is_offer",
+    *[key for key in ROLLUP_KEYS if key != "grain"],
     "is_decided",
-    "ok_mask",
-    "bad_mask",
     "open_due_max",
     *PAIR_COUNTERS,
 )

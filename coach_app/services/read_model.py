@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import bindparam, delete, event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from coach_app.extensions import db
 from coach_app.models import (
@@ -31,6 +30,7 @@ from coach_app.models import (
     Organization,
     User,
 )
+from coach_app.services.folding import fold_in_chunks
 from coach_app.services.summary_sql import client_zone, compute_summaries
 
 PAUSE_KEY = "read_model_paused"
@@ -87,9 +87,9 @@ def fold_summaries(now: datetime | None = None, *, chunk_size: int = 500) -> int
     `as_of` read here, so a portal write that got there first (with newer figures) wins.
     """
     moment = now or computed_at()
-    written, last = 0, 0
-    while True:
-        seen = dict(
+
+    def next_chunk(last: int) -> dict[int, datetime]:
+        return dict(
             db.session.execute(
                 select(_SUMMARIES.c.client_id, _SUMMARIES.c.as_of)
                 .where(_SUMMARIES.c.fresh_until <= moment, _SUMMARIES.c.client_id > last)
@@ -97,17 +97,10 @@ def fold_summaries(now: datetime | None = None, *, chunk_size: int = 500) -> int
                 .limit(chunk_size)
             ).all()
         )
-        if not seen:
-            db.session.commit()
-            return written
-        last = max(seen)
-        try:
-            written += _replace_if_unchanged(db.session.connection(), seen, moment)
-            db.session.commit()
-        except (IntegrityError, OperationalError):
-            # Busy with a portal transaction: this run stops, the next one picks them up.
-            db.session.rollback()
-            return written
+
+    return fold_in_chunks(
+        next_chunk, lambda connection, seen: _replace_if_unchanged(connection, seen, moment)
+    )
 
 
 def _replace_if_unchanged(connection, seen: dict[int, datetime], at: datetime) -> int:

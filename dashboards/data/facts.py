@@ -17,7 +17,14 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from coach_app.models import FollowUpTask
-from coach_app.models.analytics import ASOF, FACT_RULES, PAIR_SHIFT, STATUS_PARTS, fact_column
+from coach_app.models.analytics import (
+    ASOF,
+    FACT_RULES,
+    PAIR_COUNTERS,
+    PAIR_SHIFT,
+    STATUS_PARTS,
+    fact_column,
+)
 from coach_app.playbook import Status
 from coach_app.playbook.sql import task_status_case
 from coach_app.services import analytics_facts
@@ -27,18 +34,8 @@ from dashboards.source import analytics_connection
 
 # --- reading the facts: settled rows in SQL, live rows one by one ---------------------
 
-# Packed counter columns and the two sums each one carries (numerator, denominator).
-PAIR_NAMES = {
-    "pair_compliance": ("compliance_num", "compliance_den"),
-    "pair_notes": ("same_day_notes_num", "same_day_notes_den"),
-    "pair_check_in": ("check_in_num", "check_in_den"),
-    "pair_thanks": ("rejection_thanks_num", "rejection_thanks_den"),
-    "pair_opps_a": ("compliance_opps", "same_day_notes_opps"),
-    "pair_opps_b": ("check_in_opps", "rejection_thanks_opps"),
-    "pair_outcome": ("offer_num", "offer_den"),
-}
-MEASURE_PAIRS = tuple(p for p in PAIR_NAMES if p != "pair_outcome")
-SUM_COLUMNS = ["opportunities", *[name for pair in PAIR_NAMES.values() for name in pair]]
+MEASURE_PAIRS = tuple(p for p in PAIR_COUNTERS if p != "pair_outcome")
+SUM_COLUMNS = ["opportunities", *[name for pair in PAIR_COUNTERS.values() for name in pair]]
 LIVE_KEYS = (
     "opportunity_id",
     "client_id",
@@ -71,7 +68,7 @@ def _frame(query) -> pd.DataFrame:
     return pd.DataFrame.from_records([tuple(row) for row in result], columns=columns)
 
 
-_COUNTS = frozenset({*PAIR_NAMES, "opportunities"})
+_COUNTS = frozenset({*PAIR_COUNTERS, "opportunities"})
 
 
 def _int64(values) -> np.ndarray:
@@ -95,7 +92,7 @@ def _sums_frame(query) -> pd.DataFrame:
 
 def _unpack(frame: pd.DataFrame) -> pd.DataFrame:
     """Split every summed pair column into its two counters."""
-    for pair, (high, low) in PAIR_NAMES.items():
+    for pair, (high, low) in PAIR_COUNTERS.items():
         if pair not in frame.columns:
             continue
         column = frame.pop(pair)
@@ -105,7 +102,7 @@ def _unpack(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+def _settled_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_COUNTERS)) -> pd.DataFrame:
     """GROUP BY `keys` over the rows settled at `now`: count and the summed counters.
 
     The keys, filters and pairs are all columns of one covering index, so SQLite answers
@@ -129,7 +126,7 @@ def _grouped_sums(where: list, keys, pairs) -> pd.DataFrame:
     return _unpack(_sums_frame(query))
 
 
-def _current_rows(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+def _current_rows(where: list, now: datetime, keys, pairs=tuple(PAIR_COUNTERS)) -> pd.DataFrame:
     """The current rows (1-2 %), one per opportunity, from their reading as of computation.
 
     Fetched and summed in pandas rather than grouped in SQL: given a GROUP BY, SQLite
@@ -146,7 +143,7 @@ def _current_rows(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
     return rows
 
 
-def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> pd.DataFrame:
+def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_COUNTERS)) -> pd.DataFrame:
     """The current rows summed by `keys`."""
     keys = list(keys)
     rows = _current_rows(where, now, keys, pairs)
@@ -157,7 +154,13 @@ def _current_sums(where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES)) -> 
 
 
 def _sums(
-    where: list, now: datetime, keys, pairs=tuple(PAIR_NAMES), live=None, current=None, settled=None
+    where: list,
+    now: datetime,
+    keys,
+    pairs=tuple(PAIR_COUNTERS),
+    live=None,
+    current=None,
+    settled=None,
 ) -> pd.DataFrame:
     """Settled, current and stale rows grouped by `keys` (stale ones read one by one).
 
@@ -209,7 +212,7 @@ def _live_rows(where: list, now: datetime) -> pd.DataFrame:
     pending = _pending_counts(now, [row[0] for row in rows])
     first_part = len(LIVE_KEYS)
     outcome_at, notes_at = LIVE_KEYS.index("outcome"), LIVE_KEYS.index("notes_same_day")
-    read = ("band", *RULE_KEYS, "is_decided", *PAIR_NAMES)
+    read = ("band", *RULE_KEYS, "is_decided", *PAIR_COUNTERS)
     records = []
     for row in rows:
         opportunity_id = row[0]

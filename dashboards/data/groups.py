@@ -6,8 +6,8 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select
 
 from coach_app.models import ClientProfile, Cohort, CohortMember, Role, User
+from coach_app.models.analytics import PAIR_COUNTERS
 from dashboards.data.facts import (
-    PAIR_NAMES,
     _combine,
     _current_sums,
     _frame,
@@ -55,7 +55,7 @@ def by_cohort(user, filters=None, now=None) -> pd.DataFrame:
             CohortMember.cohort_id,
             func.count(F.c.opportunity_id).label("opportunities"),
             # 0 rather than NULL for a cohort without facts, so the column stays integer.
-            *[func.coalesce(func.sum(F.c[p]), 0).label(p) for p in PAIR_NAMES],
+            *[func.coalesce(func.sum(F.c[p]), 0).label(p) for p in PAIR_COUNTERS],
         )
         .select_from(CohortMember)
         .join(cohorts, cohorts.c.id == CohortMember.cohort_id)

@@ -2,10 +2,10 @@
 
 import pandas as pd
 
+from coach_app.models.analytics import PAIR_COUNTERS
 from coach_app.playbook import Rate
 from coach_app.playbook.analytics import offer_rate_from_counts
 from dashboards import privacy
-from dashboards.data.facts import PAIR_NAMES
 
 TOO_FEW = "too few"
 MIN_GROUP_SIZE = privacy.MIN_GROUP_SIZE
@@ -63,7 +63,7 @@ def _measures(sums: pd.DataFrame, keys: list[str], measures=tuple(MEASURES)) -> 
     """Per group of `keys`: each measure as counts, rate and 95 % Wilson interval."""
     if sums.empty:
         return pd.DataFrame(columns=[*keys, "opportunities"])
-    columns = ["opportunities", *[c for p in pairs_for(measures) for c in PAIR_NAMES[p]]]
+    columns = ["opportunities", *[c for p in pairs_for(measures) for c in PAIR_COUNTERS[p]]]
     grouped = sums.groupby(keys, sort=True, dropna=False)[columns].sum().reset_index()
     rows = []
     for record in grouped.to_dict("records"):

@@ -20,9 +20,10 @@ import pandas as pd
 from sqlalchemy import func, or_, select
 
 from coach_app.models import Role
+from coach_app.models.analytics import PAIR_COUNTERS
 from coach_app.services.analytics_rollups import ROLLUPS, mark_of
 from dashboards import privacy
-from dashboards.data.facts import PAIR_NAMES, _combine, _grouped_sums, _int64, _rows, _settled_sums
+from dashboards.data.facts import _combine, _grouped_sums, _int64, _rows, _settled_sums
 from dashboards.data.scope import F, _where, applied_filters, filter_clauses, scope_clauses
 from dashboards.source import analytics_connection
 
@@ -69,7 +70,7 @@ def settled_sums(user, filters, now: datetime, grain: str, keys, pairs, extra=()
     as_of = mark_of(analytics_connection(), user.organization_id) if months else None
     if as_of is None:
         return _settled_sums(where, now, keys, pairs)
-    counters = ["opportunities", *[c for p in pairs for c in PAIR_NAMES[p]]]
+    counters = ["opportunities", *[c for p in pairs for c in PAIR_COUNTERS[p]]]
     parts = [_rollup_sums(user, applied, months, grain, keys, counters)]
     whole = replace(applied, start=months.first, end=months.last)
     in_months = [*scope_clauses(user), *filter_clauses(user, whole), *extra]
